@@ -1,0 +1,242 @@
+package maskattr
+
+import "strings"
+
+// span is a byte range [start, end) of a string value to replace by the mask.
+type span struct{ start, end int }
+
+// String applies the value rules to a string and reports whether anything
+// was masked. It makes one pass over s and allocates only when it masks.
+//
+// What it masks, each rule unless disabled in [Rules]:
+//   - URL rule: in a query string (after '?' or '&', or a whole url.query
+//     value), the value of a parameter whose name matches the key rule; in
+//     scheme://user:password@host, the password.
+//   - Auth rule: the credentials after "Bearer " or "Basic ".
+//   - Text rule: in key=value, key: value, "key": "value" and key = 'value',
+//     the value, when the key matches the key rule.
+func (m *Masker) String(s string) (string, bool) {
+	var buf [8]span
+	found := m.find(s, buf[:0])
+	if len(found) == 0 {
+		return s, false
+	}
+	var b strings.Builder
+	b.Grow(len(s) + len(found)*len(m.mask))
+	last := 0
+	for _, sp := range found {
+		b.WriteString(s[last:sp.start])
+		b.WriteString(m.mask)
+		last = sp.end
+	}
+	b.WriteString(s[last:])
+	return b.String(), true
+}
+
+// find appends to found the ranges of s to mask, in order and disjoint.
+func (m *Masker) find(s string, found []span) []span {
+	if m.disabled || len(s) < 2 {
+		return found
+	}
+	for i := 0; i < len(s); i++ {
+		if !m.trigger[s[i]] {
+			continue
+		}
+		switch c := s[i]; {
+		case c == ':' && m.url && strings.HasPrefix(s[i:], "://"):
+			if sp, ok := m.userinfoPassword(s, i+3); ok {
+				found = append(found, sp)
+				i = sp.end
+			}
+		case c == '=' || c == ':':
+			if sp, ok := m.pairValue(s, i); ok {
+				found = append(found, sp)
+				i = sp.end - 1
+			}
+		case m.auth && (c == 'b' || c == 'B'):
+			if sp, ok := m.authCredentials(s, i); ok {
+				found = append(found, sp)
+				i = sp.end - 1
+			}
+		}
+	}
+	return found
+}
+
+// pairValue looks at the separator s[sep] ('=' or ':') and returns the range
+// of the value that follows it when the key before it matches the key rule.
+func (m *Masker) pairValue(s string, sep int) (span, bool) {
+	if len(m.keys) == 0 || !(m.text || m.url) {
+		return span{}, false
+	}
+	// The key: skip spaces and a closing quote, then take name characters.
+	k := sep
+	for k > 0 && s[k-1] == ' ' {
+		k--
+	}
+	if k > 0 && (s[k-1] == '"' || s[k-1] == '\'') {
+		k--
+	}
+	keyEnd := k
+	for k > 0 && isNameByte(s[k-1]) {
+		k--
+	}
+	if k == keyEnd {
+		return span{}, false
+	}
+	// A colon counts only when a space or a quote follows it, or the key was
+	// quoted ("password: x", "password":"x"): bare colons are file:line in
+	// stack traces (token.go:42) and host:port.
+	if s[sep] == ':' && keyEnd == sep && (sep+1 >= len(s) || (s[sep+1] != ' ' && s[sep+1] != '"' && s[sep+1] != '\'')) {
+		return span{}, false
+	}
+	inQuery := s[sep] == '=' && (k == 0 || s[k-1] == '?' || s[k-1] == '&' || s[k-1] == ';')
+	if !m.text && !inQuery {
+		return span{}, false
+	}
+	if !m.KeyMatches(s[k:keyEnd]) {
+		return span{}, false
+	}
+	// The value: skip spaces, then a quoted string or a run up to a stop byte.
+	v := sep + 1
+	for v < len(s) && s[v] == ' ' {
+		v++
+	}
+	if v >= len(s) {
+		return span{}, false
+	}
+	if q := s[v]; q == '"' || q == '\'' {
+		end := strings.IndexByte(s[v+1:], q)
+		if end < 0 {
+			end = len(s) - v - 1
+		}
+		return m.unlessMasked(s, v+1, v+1+end)
+	}
+	stop := isTextStop
+	if inQuery {
+		stop = isQueryStop
+	}
+	end := v
+	for end < len(s) && !stop(s[end]) {
+		end++
+	}
+	// "Authorization: Bearer abc": the scheme word is not the secret, the
+	// credentials after it are.
+	if end < len(s) && s[end] == ' ' && isAuthScheme(s[v:end]) {
+		if sp, ok := m.credentialsAfter(s, end); ok {
+			return m.unlessMasked(s, v, sp.end)
+		}
+	}
+	return m.unlessMasked(s, v, end)
+}
+
+// userinfoPassword returns the password in the authority that starts at
+// s[from], as in scheme://user:password@host.
+func (m *Masker) userinfoPassword(s string, from int) (span, bool) {
+	end := from
+	for end < len(s) && !isAuthorityStop(s[end]) {
+		end++
+	}
+	at := strings.LastIndexByte(s[from:end], '@')
+	if at < 0 {
+		return span{}, false
+	}
+	at += from
+	colon := strings.IndexByte(s[from:at], ':')
+	if colon < 0 {
+		return span{}, false
+	}
+	return m.unlessMasked(s, from+colon+1, at)
+}
+
+// authCredentials returns the credentials after a Bearer or Basic scheme
+// word that starts at s[i].
+func (m *Masker) authCredentials(s string, i int) (span, bool) {
+	if i > 0 && isLetter(s[i-1]) {
+		return span{}, false
+	}
+	var word int
+	switch {
+	case hasPrefixFold(s[i:], "bearer"):
+		word = len("bearer")
+	case hasPrefixFold(s[i:], "basic"):
+		word = len("basic")
+	default:
+		return span{}, false
+	}
+	if i+word >= len(s) || s[i+word] != ' ' {
+		return span{}, false
+	}
+	sp, ok := m.credentialsAfter(s, i+word)
+	if !ok {
+		return span{}, false
+	}
+	// Plain prose ("basic auth failed", "bearer token expired") is not a
+	// credential: a Basic credential is base64 (a multiple of four bytes), a
+	// bearer token is at least eight bytes long.
+	token := s[sp.start:sp.end]
+	if word == len("basic") && (len(token)%4 != 0 || len(token) < 8) {
+		return span{}, false
+	}
+	if len(token) < 8 {
+		return span{}, false
+	}
+	return sp, true
+}
+
+// credentialsAfter returns the token68 run that follows the spaces at s[from].
+func (m *Masker) credentialsAfter(s string, from int) (span, bool) {
+	v := from
+	for v < len(s) && s[v] == ' ' {
+		v++
+	}
+	end := v
+	for end < len(s) && isToken68(s[end]) {
+		end++
+	}
+	if end == v {
+		return span{}, false
+	}
+	return m.unlessMasked(s, v, end)
+}
+
+// unlessMasked returns [start, end) unless it is empty or already holds the
+// mask, so that masking twice changes nothing the second time.
+func (m *Masker) unlessMasked(s string, start, end int) (span, bool) {
+	if end <= start || strings.HasPrefix(s[start:], m.mask) {
+		return span{}, false
+	}
+	return span{start, end}, true
+}
+
+func isAuthScheme(w string) bool {
+	return strings.EqualFold(w, "bearer") || strings.EqualFold(w, "basic") ||
+		strings.EqualFold(w, "digest") || strings.EqualFold(w, "token")
+}
+
+func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+
+func isNameByte(c byte) bool {
+	return isLetter(c) || '0' <= c && c <= '9' || c == '_' || c == '-' || c == '.' || c == '[' || c == ']'
+}
+
+func isToken68(c byte) bool {
+	return isLetter(c) || '0' <= c && c <= '9' || strings.IndexByte("-._~+/=", c) >= 0
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// isTextStop ends an unquoted value in free text.
+func isTextStop(c byte) bool {
+	return isSpace(c) || strings.IndexByte("&\"'`,;)]}>", c) >= 0
+}
+
+// isQueryStop ends a query parameter value.
+func isQueryStop(c byte) bool {
+	return isSpace(c) || c == '&' || c == '#' || c == '"' || c == '\''
+}
+
+// isAuthorityStop ends the authority part of a URL.
+func isAuthorityStop(c byte) bool {
+	return isSpace(c) || c == '/' || c == '?' || c == '#' || c == '"' || c == '\''
+}
