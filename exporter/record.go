@@ -1,0 +1,68 @@
+package exporter
+
+import (
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Record is one exception occurrence: an "exception" span event (or a
+// captured message) with the context of the span and resource it came from.
+// Every string and attribute in it has been masked before it was built.
+//
+// The fields cover what the Python error-tracker stored (host, path, method,
+// request data, exception name, traceback, time) and what OpenTelemetry adds
+// (message, service, trace and span ids, resource).
+type Record struct {
+	// ID identifies this occurrence; it is random and unique, so a store can
+	// drop a copy that a retried batch delivered twice.
+	ID string
+	// Fingerprint groups occurrences of the same error.
+	Fingerprint string
+	// Time is when the exception was recorded (the event's time).
+	Time time.Time
+
+	// Type is exception.type, e.g. "*fs.PathError".
+	Type string
+	// Message is exception.message.
+	Message string
+	// Stacktrace is exception.stacktrace, empty when none was recorded.
+	Stacktrace string
+	// Escaped is exception.escaped: the error left the span's scope (a
+	// panic that unwound through it).
+	Escaped bool
+
+	// Service is the resource's service.name.
+	Service string
+	// ServiceVersion is the resource's service.version.
+	ServiceVersion string
+	// Environment is the resource's deployment.environment.name.
+	Environment string
+
+	// SpanName is the name of the span that recorded the exception.
+	SpanName string
+	// TraceID and SpanID locate that span.
+	TraceID trace.TraceID
+	SpanID  trace.SpanID
+
+	// Host is server.address (with server.port when not the default), the
+	// Python library's host; empty outside a request.
+	Host string
+	// Method is http.request.method; empty outside a request.
+	Method string
+	// Path is url.path; empty outside a request.
+	Path string
+	// Route is http.route, the matched route pattern.
+	Route string
+	// StatusCode is http.response.status_code, zero when unknown.
+	StatusCode int
+
+	// Attributes are the span's attributes: the request data.
+	Attributes []attribute.KeyValue
+	// Extras are the scope's extras and the attributes given to the capture
+	// call: the Python library's additional context.
+	Extras []attribute.KeyValue
+	// Resource holds the resource's attributes.
+	Resource []attribute.KeyValue
+}

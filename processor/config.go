@@ -1,0 +1,188 @@
+package processor
+
+import (
+	"errors"
+	"fmt"
+	"net/mail"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/errortracker/errortracker/maskattr"
+)
+
+// DefaultURLPrefix is where the browse pages are served by default.
+const DefaultURLPrefix = "/dev/error"
+
+// The environment variables read by [ConfigFromEnv]: the Python
+// error-tracker's APP_ERROR_* settings, plus APP_ERROR_MASK_ALLOW_KEYS.
+const (
+	EnvSendNotification = "APP_ERROR_SEND_NOTIFICATION"
+	EnvRecipientEmail   = "APP_ERROR_RECIPIENT_EMAIL"
+	EnvSubjectPrefix    = "APP_ERROR_SUBJECT_PREFIX"
+	EnvMaskWith         = "APP_ERROR_MASK_WITH"
+	EnvMaskedKeyHas     = "APP_ERROR_MASKED_KEY_HAS"
+	EnvURLPrefix        = "APP_ERROR_URL_PREFIX"
+	EnvEmailSender      = "APP_ERROR_EMAIL_SENDER"
+	EnvMaskAllowKeys    = "APP_ERROR_MASK_ALLOW_KEYS"
+)
+
+// Config holds the settings of the Python error-tracker, under the same
+// names. The zero value is valid and means the defaults. It is read in one
+// place, [ConfigFromEnv], and handed to the processor, the mail exporter and
+// the browse pages, so that each setting has one meaning.
+type Config struct {
+	// SendNotification turns e-mail notifications on
+	// (APP_ERROR_SEND_NOTIFICATION, default false).
+	SendNotification bool
+	// RecipientEmail lists who gets notifications
+	// (APP_ERROR_RECIPIENT_EMAIL, comma-separated).
+	RecipientEmail []string
+	// SubjectPrefix starts every notification subject
+	// (APP_ERROR_SUBJECT_PREFIX, default empty).
+	SubjectPrefix string
+	// MaskWith replaces masked values (APP_ERROR_MASK_WITH, default
+	// fourteen stars, maskattr.DefaultMask).
+	MaskWith string
+	// MaskedKeyHas lists the substrings that make an attribute key secret,
+	// compared without case (APP_ERROR_MASKED_KEY_HAS, comma-separated).
+	// Nil means maskattr.DefaultKeyHas (password, secret, passwd, token,
+	// api_key, apikey, authorization, cookie, credential, private_key,
+	// session); an empty, non-nil list — or the variable set to an empty
+	// string — turns key masking off.
+	MaskedKeyHas []string
+	// MaskAllowKeys lists attribute keys that are never masked by key
+	// (APP_ERROR_MASK_ALLOW_KEYS). Nil means maskattr.DefaultAllowKeys.
+	MaskAllowKeys []string
+	// URLPrefix is where the browse pages are served
+	// (APP_ERROR_URL_PREFIX, default "/dev/error").
+	URLPrefix string
+	// EmailSender is the From address of notifications
+	// (APP_ERROR_EMAIL_SENDER). Required when RecipientEmail is set.
+	EmailSender string
+
+	// DisableURLMasking, DisableAuthMasking and DisableTextMasking switch
+	// off the value rules of package maskattr (secrets in URLs, Bearer and
+	// Basic credentials, key=value pairs in text). All are on by default.
+	DisableURLMasking  bool
+	DisableAuthMasking bool
+	DisableTextMasking bool
+}
+
+// WithDefaults returns c with every unset field at its default.
+func (c Config) WithDefaults() Config {
+	if c.MaskWith == "" {
+		c.MaskWith = maskattr.DefaultMask
+	}
+	if c.URLPrefix == "" {
+		c.URLPrefix = DefaultURLPrefix
+	}
+	c.URLPrefix = strings.TrimRight(c.URLPrefix, "/")
+	if c.URLPrefix == "" {
+		c.URLPrefix = "/"
+	}
+	return c
+}
+
+// Validate reports every problem in c at once.
+func (c Config) Validate() error {
+	var errs []error
+	if len(c.RecipientEmail) > 0 && c.EmailSender == "" {
+		errs = append(errs, fmt.Errorf("%s is set but %s is not: notifications need a sender", EnvRecipientEmail, EnvEmailSender))
+	}
+	if c.SendNotification && len(c.RecipientEmail) == 0 {
+		errs = append(errs, fmt.Errorf("%s is on but %s is empty: nobody would get the notifications", EnvSendNotification, EnvRecipientEmail))
+	}
+	for _, addr := range c.RecipientEmail {
+		if _, err := mail.ParseAddress(addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not an e-mail address: %w", EnvRecipientEmail, addr, err))
+		}
+	}
+	if c.EmailSender != "" {
+		if _, err := mail.ParseAddress(c.EmailSender); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not an e-mail address: %w", EnvEmailSender, c.EmailSender, err))
+		}
+	}
+	if c.URLPrefix != "" && !strings.HasPrefix(c.URLPrefix, "/") {
+		errs = append(errs, fmt.Errorf("%s: %q must start with /", EnvURLPrefix, c.URLPrefix))
+	}
+	if strings.ContainsAny(c.SubjectPrefix, "\r\n") {
+		errs = append(errs, fmt.Errorf("%s must be one line", EnvSubjectPrefix))
+	}
+	if _, err := maskattr.New(c.maskRules()); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", EnvMaskedKeyHas, err))
+	}
+	return errors.Join(errs...)
+}
+
+func (c Config) maskRules() maskattr.Rules {
+	return maskattr.Rules{
+		KeyHas:          c.MaskedKeyHas,
+		AllowKeys:       c.MaskAllowKeys,
+		MaskWith:        c.MaskWith,
+		DisableURLRule:  c.DisableURLMasking,
+		DisableAuthRule: c.DisableAuthMasking,
+		DisableTextRule: c.DisableTextMasking,
+	}
+}
+
+// ConfigFromEnv reads the APP_ERROR_* environment variables into a Config
+// with defaults applied, and validates it. Lists are comma-separated;
+// booleans accept 1/0, true/false, yes/no and on/off. An unset variable
+// keeps the default; APP_ERROR_MASKED_KEY_HAS set to an empty string turns
+// key masking off.
+func ConfigFromEnv() (Config, error) {
+	var c Config
+	var errs []error
+	if v, ok := os.LookupEnv(EnvSendNotification); ok {
+		b, err := parseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", EnvSendNotification, err))
+		}
+		c.SendNotification = b
+	}
+	if v, ok := os.LookupEnv(EnvRecipientEmail); ok {
+		c.RecipientEmail = splitList(v)
+	}
+	c.SubjectPrefix = os.Getenv(EnvSubjectPrefix)
+	c.MaskWith = os.Getenv(EnvMaskWith)
+	if v, ok := os.LookupEnv(EnvMaskedKeyHas); ok {
+		c.MaskedKeyHas = splitList(v)
+	}
+	if v, ok := os.LookupEnv(EnvMaskAllowKeys); ok {
+		c.MaskAllowKeys = splitList(v)
+	}
+	c.URLPrefix = os.Getenv(EnvURLPrefix)
+	c.EmailSender = strings.TrimSpace(os.Getenv(EnvEmailSender))
+	c = c.WithDefaults()
+	if err := c.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return c, errors.Join(errs...)
+}
+
+// splitList splits a comma-separated list, dropping blanks; it returns an
+// empty, non-nil slice for an empty string.
+func splitList(v string) []string {
+	out := []string{}
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+func parseBool(v string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "yes", "on":
+		return true, nil
+	case "no", "off", "":
+		return false, nil
+	}
+	b, err := strconv.ParseBool(strings.TrimSpace(v))
+	if err != nil {
+		return false, fmt.Errorf("%q is not a boolean (use true or false)", v)
+	}
+	return b, nil
+}

@@ -1,0 +1,248 @@
+package processor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/errortracker/errortracker/exporter"
+)
+
+// dropLogInterval spaces the log lines about dropped records.
+const dropLogInterval = 10 * time.Second
+
+// sink delivers records to one exporter: a bounded queue that offer fills
+// without blocking, and one goroutine that batches, exports and retries.
+// A stalled exporter fills only its own queue.
+type sink struct {
+	exp      exporter.Exporter
+	settings settings
+	metrics  *metrics
+	log      *slog.Logger
+	attrs    metric.MeasurementOption // exporter=<type>
+
+	mu          sync.Mutex
+	queue       []exporter.Record
+	stopped     bool
+	dropsToLog  int
+	lastDropLog time.Time
+
+	wake  chan struct{}      // a batch is ready; capacity 1, so repeats collapse
+	flush chan chan struct{} // ForceFlush: export all queued, then close the channel
+	stop  chan context.Context
+	done  chan struct{}
+}
+
+func newSink(exp exporter.Exporter, s settings, m *metrics, log *slog.Logger) *sink {
+	sk := &sink{
+		exp:      exp,
+		settings: s,
+		metrics:  m,
+		log:      log.With("exporter", fmt.Sprintf("%T", exp)),
+		attrs:    metric.WithAttributeSet(attribute.NewSet(attribute.String("exporter", fmt.Sprintf("%T", exp)))),
+		wake:     make(chan struct{}, 1),
+		flush:    make(chan chan struct{}),
+		stop:     make(chan context.Context),
+		done:     make(chan struct{}),
+	}
+	go sk.run()
+	return sk
+}
+
+// offer queues records without blocking; what does not fit is dropped and
+// counted.
+func (s *sink) offer(recs []exporter.Record) {
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		s.metrics.drop(len(recs), DropShutdown)
+		return
+	}
+	room := s.settings.queueSize - len(s.queue)
+	n := min(room, len(recs))
+	s.queue = append(s.queue, recs[:n]...)
+	ready := len(s.queue) >= s.settings.batchSize
+	dropped := len(recs) - n
+	logNow := false
+	if dropped > 0 {
+		s.dropsToLog += dropped
+		if now := time.Now(); now.Sub(s.lastDropLog) >= dropLogInterval {
+			s.lastDropLog, logNow = now, true
+		}
+	}
+	toLog := s.dropsToLog
+	if logNow {
+		s.dropsToLog = 0
+	}
+	s.mu.Unlock()
+	if dropped > 0 {
+		s.metrics.drop(dropped, DropQueueFull)
+		if logNow {
+			s.log.Warn("error tracker: exporter queue full, records dropped", "dropped", toLog, "queue_size", s.settings.queueSize)
+		}
+	}
+	if ready {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// take removes up to max records from the front of the queue.
+func (s *sink) take(max int) []exporter.Record {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := min(max, len(s.queue))
+	if n == 0 {
+		return nil
+	}
+	batch := make([]exporter.Record, n)
+	copy(batch, s.queue)
+	clear(s.queue[:n]) // let the records be collected
+	s.queue = s.queue[n:]
+	if len(s.queue) == 0 {
+		s.queue = nil
+	}
+	return batch
+}
+
+func (s *sink) run() {
+	defer close(s.done)
+	// ctx ends the current export and its retries when Shutdown's deadline
+	// passes.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ticker := time.NewTicker(s.settings.flushInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-s.wake:
+			s.exportAll(ctx, true)
+		case <-ticker.C:
+			s.exportAll(ctx, false)
+		case ack := <-s.flush:
+			s.exportAll(ctx, false)
+			close(ack)
+		case sctx := <-s.stop:
+			stopWatch := context.AfterFunc(sctx, cancel)
+			s.exportAll(ctx, false)
+			stopWatch()
+			if rest := s.take(s.settings.queueSize); len(rest) > 0 {
+				s.metrics.drop(len(rest), DropShutdown)
+			}
+			return
+		}
+	}
+}
+
+// exportAll exports the queue in batches; with fullOnly it stops at the
+// first batch that is not full, leaving it for the ticker.
+func (s *sink) exportAll(ctx context.Context, fullOnly bool) {
+	for {
+		if fullOnly {
+			s.mu.Lock()
+			full := len(s.queue) >= s.settings.batchSize
+			s.mu.Unlock()
+			if !full {
+				return
+			}
+		}
+		batch := s.take(s.settings.batchSize)
+		if len(batch) == 0 {
+			return
+		}
+		s.deliver(ctx, batch)
+	}
+}
+
+// deliver exports one batch, retrying with exponential backoff and jitter
+// until it succeeds, the error is permanent, the retry budget is spent or
+// ctx ends.
+func (s *sink) deliver(ctx context.Context, batch []exporter.Record) {
+	r := s.settings.retry
+	wait := r.Initial
+	giveUp := time.Now().Add(r.MaxElapsed)
+	for {
+		err := s.export(ctx, batch)
+		if err == nil {
+			s.metrics.exported.Add(context.Background(), int64(len(batch)), s.attrs)
+			return
+		}
+		s.metrics.failures.Add(context.Background(), 1, s.attrs)
+		if errors.Is(err, exporter.ErrPermanent) || ctx.Err() != nil || time.Now().Add(wait).After(giveUp) {
+			s.metrics.drop(len(batch), DropExportFailed)
+			s.log.Error("error tracker: export failed, records dropped", "records", len(batch), "error", err)
+			return
+		}
+		s.log.Debug("error tracker: export failed, will retry", "records", len(batch), "in", wait, "error", err)
+		jittered := wait/2 + rand.N(wait/2+1)
+		t := time.NewTimer(jittered)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+		wait = min(2*wait, r.Max)
+	}
+}
+
+// export calls the exporter with a timeout, turning a panic into an error
+// so that a faulty exporter cannot kill the worker.
+func (s *sink) export(ctx context.Context, batch []exporter.Record) (err error) {
+	ctx, cancel := context.WithTimeout(ctx, s.settings.exportTimeout)
+	defer cancel()
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("exporter panicked: %v", r)
+		}
+	}()
+	return s.exp.Export(ctx, batch)
+}
+
+// forceFlush waits until everything queued before the call is exported.
+func (s *sink) forceFlush(ctx context.Context) error {
+	ack := make(chan struct{})
+	select {
+	case s.flush <- ack:
+	case <-s.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-ack:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// shutdown exports what is queued within ctx, then shuts the exporter down.
+func (s *sink) shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.stopped = true
+	s.mu.Unlock()
+	select {
+	case s.stop <- ctx:
+	case <-s.done:
+	}
+	select {
+	case <-s.done:
+	case <-ctx.Done():
+		// The worker gives up too: AfterFunc cancelled its export.
+		<-s.done
+	}
+	err := s.exp.Shutdown(ctx)
+	if ctxErr := ctx.Err(); ctxErr != nil && err == nil {
+		err = ctxErr
+	}
+	return err
+}

@@ -1,0 +1,43 @@
+// Package processor is the heart of the error tracker: an OpenTelemetry
+// SpanProcessor that masks every span before anything else sees it, turns
+// its exception events into records, and delivers them to exporters
+// (ClickHouse, e-mail) without ever blocking the code that ends the span.
+//
+// # Usage
+//
+//	cfg, err := processor.ConfigFromEnv() // the APP_ERROR_* variables
+//	if err != nil { ... }
+//	p, err := processor.New(cfg,
+//		processor.WithNext(sdktrace.NewBatchSpanProcessor(otlpExporter)),
+//		processor.WithExporter(store),
+//	)
+//	if err != nil { ... }
+//	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(p))
+//
+// Register the processor INSTEAD of the processors it wraps: the SDK hands
+// every processor the same read-only span, so a masking processor beside the
+// batcher could not protect what the batcher exports. The processor builds
+// one masked copy of each span (span, event, link and resource attributes,
+// status description) and hands that copy to every wrapped processor.
+//
+// # Records
+//
+// Each "exception" event (span.RecordError, or the capture functions of
+// package scope) becomes an [exporter.Record] with a fingerprint that groups
+// repeats, also written onto the event as exception.fingerprint so other
+// back ends can group the same way. Records go to one bounded queue per
+// exporter, served by one goroutine that batches by size and time and
+// retries failures with exponential backoff and jitter; what a full queue
+// drops is counted. A stalled exporter delays no other.
+//
+// A processor built without exporters keeps records in a bounded buffer
+// until [Processor.Init] attaches them, like the Python library's lazy
+// init_app.
+//
+// # Self-observability
+//
+// Counters, through the OpenTelemetry metrics API (WithMeterProvider):
+// errortracker.records.captured, errortracker.records.dropped (by reason),
+// errortracker.records.exported and errortracker.export.failures (by
+// exporter), errortracker.values.masked.
+package processor

@@ -1,0 +1,115 @@
+package processor
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"strings"
+
+	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+
+	"github.com/errortracker/errortracker/exporter"
+	"github.com/errortracker/errortracker/scope"
+)
+
+// spanContext is what a record takes from its span, read once per span.
+type spanContext struct {
+	span     sdktrace.ReadOnlySpan
+	attrs    []attribute.KeyValue // masked, without extras
+	extras   []attribute.KeyValue // masked, ExtraPrefix removed
+	resource []attribute.KeyValue // masked
+}
+
+func newSpanContext(s sdktrace.ReadOnlySpan, attrs, resource []attribute.KeyValue) *spanContext {
+	sc := &spanContext{span: s, resource: resource}
+	for _, kv := range attrs {
+		if k, ok := strings.CutPrefix(string(kv.Key), scope.ExtraPrefix); ok {
+			sc.extras = setKV(sc.extras, attribute.KeyValue{Key: attribute.Key(k), Value: kv.Value})
+			continue
+		}
+		sc.attrs = append(sc.attrs, kv)
+	}
+	return sc
+}
+
+// newRecord builds the record of one masked exception event.
+func (sc *spanContext) newRecord(ev sdktrace.Event) exporter.Record {
+	r := exporter.Record{
+		ID:         newID(),
+		Time:       ev.Time,
+		SpanName:   sc.span.Name(),
+		TraceID:    sc.span.SpanContext().TraceID(),
+		SpanID:     sc.span.SpanContext().SpanID(),
+		Attributes: sc.attrs,
+		Resource:   sc.resource,
+		Extras:     append([]attribute.KeyValue(nil), sc.extras...),
+	}
+	// Event attribute keys are not de-duplicated by the SDK: the last wins.
+	for _, kv := range ev.Attributes {
+		switch kv.Key {
+		case semconv.ExceptionTypeKey:
+			r.Type = kv.Value.Emit()
+		case semconv.ExceptionMessageKey:
+			r.Message = kv.Value.Emit()
+		case semconv.ExceptionStacktraceKey:
+			r.Stacktrace = kv.Value.Emit()
+		case scope.EscapedKey:
+			r.Escaped = kv.Value.AsBool()
+		case FingerprintKey:
+			r.Fingerprint = kv.Value.Emit()
+		default:
+			r.Extras = setKV(r.Extras, kv)
+		}
+	}
+	for _, kv := range sc.resource {
+		switch kv.Key {
+		case semconv.ServiceNameKey:
+			r.Service = kv.Value.Emit()
+		case semconv.ServiceVersionKey:
+			r.ServiceVersion = kv.Value.Emit()
+		case semconv.DeploymentEnvironmentNameKey, "deployment.environment":
+			r.Environment = kv.Value.Emit()
+		}
+	}
+	var port string
+	for _, kv := range sc.attrs {
+		switch kv.Key {
+		case semconv.ServerAddressKey:
+			r.Host = kv.Value.Emit()
+		case semconv.ServerPortKey:
+			port = kv.Value.Emit()
+		case semconv.HTTPRequestMethodKey, "http.method":
+			r.Method = kv.Value.Emit()
+		case semconv.URLPathKey:
+			r.Path = kv.Value.Emit()
+		case semconv.HTTPRouteKey:
+			r.Route = kv.Value.Emit()
+		case semconv.HTTPResponseStatusCodeKey, "http.status_code":
+			r.StatusCode = int(kv.Value.AsInt64())
+		}
+	}
+	if r.Host != "" && port != "" && port != "80" && port != "443" {
+		r.Host += ":" + port
+	}
+	return r
+}
+
+// setKV sets kv in kvs, replacing an attribute with the same key.
+func setKV(kvs []attribute.KeyValue, kv attribute.KeyValue) []attribute.KeyValue {
+	for i := range kvs {
+		if kvs[i].Key == kv.Key {
+			kvs[i] = kv
+			return kvs
+		}
+	}
+	return append(kvs, kv)
+}
+
+// newID returns 128 random bits in hex: unique across processes, so a store
+// can drop a batch that arrived twice.
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	return hex.EncodeToString(b[:])
+}
