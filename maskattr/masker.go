@@ -66,9 +66,13 @@ type Rules struct {
 
 // Masker applies [Rules]. It is immutable and safe for concurrent use.
 type Masker struct {
-	keys     []string      // lower-cased substrings
-	byFirst  [256][]string // keys by their first byte, in both ASCII cases
-	unicode  bool          // some substring is not ASCII: fold keys with strings.ToLower
+	keys    []string      // lower-cased substrings
+	byFirst [256][]string // keys by their first byte, lower-cased
+	// bigrams has a bit for the first two bytes of every key, in every
+	// ASCII case: most positions of most keys fail this one test.
+	bigrams  [65536 / 64]uint64
+	shortKey bool // a one-byte key, which has no bigram
+	unicode  bool // some substring is not ASCII: fold keys with strings.ToLower
 	allow    map[string]struct{}
 	mask     string
 	maskVal  attribute.Value
@@ -110,8 +114,15 @@ func New(r Rules) (*Masker, error) {
 		}
 		m.keys = append(m.keys, k)
 		m.byFirst[k[0]] = append(m.byFirst[k[0]], k)
-		if up := k[0] - ('a' - 'A'); isLetter(k[0]) {
-			m.byFirst[up] = append(m.byFirst[up], k)
+		if len(k) == 1 {
+			m.shortKey = true
+		} else {
+			for _, a := range caseVariants(k[0]) {
+				for _, c := range caseVariants(k[1]) {
+					b := uint16(a)<<8 | uint16(c)
+					m.bigrams[b/64] |= 1 << (b % 64)
+				}
+			}
 		}
 		for j := 0; j < len(k); j++ {
 			if k[j] >= 0x80 {
@@ -157,8 +168,21 @@ func (m *Masker) containsKey(s string) bool {
 		}
 		return false
 	}
-	for i := 0; i < len(s); i++ {
-		for _, k := range m.byFirst[s[i]] {
+	if m.shortKey {
+		for i := 0; i < len(s); i++ {
+			for _, k := range m.byFirst[lowerASCII(s[i])] {
+				if hasPrefixFold(s[i:], k) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	for i := 0; i+1 < len(s); i++ {
+		if b := uint16(s[i])<<8 | uint16(s[i+1]); m.bigrams[b/64]&(1<<(b%64)) == 0 {
+			continue
+		}
+		for _, k := range m.byFirst[lowerASCII(s[i])] {
 			if hasPrefixFold(s[i:], k) {
 				return true
 			}
@@ -330,6 +354,14 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// caseVariants returns a lower-case byte and, for a letter, its upper case.
+func caseVariants(c byte) []byte {
+	if 'a' <= c && c <= 'z' {
+		return []byte{c, c - ('a' - 'A')}
+	}
+	return []byte{c}
 }
 
 func lowerASCII(c byte) byte {

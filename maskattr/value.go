@@ -84,10 +84,9 @@ func (m *Masker) pairValue(s string, sep int) (span, bool) {
 	if k == keyEnd {
 		return span{}, false
 	}
-	// A colon counts only when a space or a quote follows it, or the key was
-	// quoted ("password: x", "password":"x"): bare colons are file:line in
-	// stack traces (token.go:42) and host:port.
-	if s[sep] == ':' && keyEnd == sep && (sep+1 >= len(s) || (s[sep+1] != ' ' && s[sep+1] != '"' && s[sep+1] != '\'')) {
+	// A bare colon followed by digits after a dotted or hyphenated name is
+	// file:line (token.go:42) or host:port (session-store:6379), not a pair.
+	if s[sep] == ':' && keyEnd == sep && strings.ContainsAny(s[k:keyEnd], ".-") && sep+1 < len(s) && isDigit(s[sep+1]) {
 		return span{}, false
 	}
 	inQuery := s[sep] == '=' && (k == 0 || s[k-1] == '?' || s[k-1] == '&' || s[k-1] == ';')
@@ -213,6 +212,8 @@ func isAuthScheme(w string) bool {
 	return strings.EqualFold(w, "bearer") || strings.EqualFold(w, "basic") ||
 		strings.EqualFold(w, "digest") || strings.EqualFold(w, "token")
 }
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
 

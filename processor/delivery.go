@@ -68,7 +68,8 @@ func (s *sink) offer(recs []exporter.Record) {
 	room := s.settings.queueSize - len(s.queue)
 	n := min(room, len(recs))
 	s.queue = append(s.queue, recs[:n]...)
-	ready := len(s.queue) >= s.settings.batchSize
+	// Wake the worker for a full batch, or before a small queue overflows.
+	ready := len(s.queue) >= min(s.settings.batchSize, max(1, s.settings.queueSize/2))
 	dropped := len(recs) - n
 	logNow := false
 	if dropped > 0 {
@@ -149,7 +150,7 @@ func (s *sink) exportAll(ctx context.Context, fullOnly bool) {
 	for {
 		if fullOnly {
 			s.mu.Lock()
-			full := len(s.queue) >= s.settings.batchSize
+			full := len(s.queue) >= min(s.settings.batchSize, max(1, s.settings.queueSize/2))
 			s.mu.Unlock()
 			if !full {
 				return

@@ -83,7 +83,7 @@ func (f *fingerprinter) inApp(fn string) bool {
 	}
 	if len(f.appPrefixes) > 0 {
 		for _, p := range f.appPrefixes {
-			if strings.HasPrefix(fn, p) && len(fn) > len(p) && (fn[len(p)] == '/' || fn[len(p)] == '.') {
+			if rest, ok := strings.CutPrefix(fn, p); ok && (strings.HasPrefix(rest, "/") || strings.HasPrefix(rest, ".") || strings.HasPrefix(rest, "_test.")) {
 				return true
 			}
 		}
@@ -144,7 +144,7 @@ type normalizeRule struct {
 func newNormalizer() *normalizer {
 	return &normalizer{rules: []normalizeRule{
 		{re: regexp.MustCompile(`"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|` + "`[^`\n]*`"), placeholder: "<str>"},
-		{re: regexp.MustCompile(`[a-zA-Z][a-zA-Z0-9+.-]*://[^\s"'<>]+`), placeholder: "<url>"},
+		{re: regexp.MustCompile(`[a-zA-Z][a-zA-Z0-9+.-]*://[^\s"'<>]*[^\s"'<>:,;.)\]]`), placeholder: "<url>"},
 		{re: regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}`), placeholder: "<email>"},
 		{re: regexp.MustCompile(`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`), placeholder: "<uuid>"},
 		{re: regexp.MustCompile(`\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?`), placeholder: "<date>"},

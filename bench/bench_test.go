@@ -1,0 +1,147 @@
+package bench_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/getsentry/sentry-go"
+	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/errortracker/errortracker/exporter"
+	"github.com/errortracker/errortracker/processor"
+	"github.com/errortracker/errortracker/scope"
+)
+
+// discard is the span exporter behind the batcher: it measures the SDK and
+// the processor, not a network.
+type discard struct{}
+
+func (discard) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
+func (discard) Shutdown(context.Context) error                             { return nil }
+
+// discardRecords is the record exporter: it measures the processor's
+// delivery, not a store.
+type discardRecords struct{}
+
+func (discardRecords) Export(context.Context, []exporter.Record) error { return nil }
+func (discardRecords) Shutdown(context.Context) error                  { return nil }
+
+// providers returns the bare SDK (a batcher, as an application has) and the
+// same batcher wrapped by our processor.
+func providers(b *testing.B) (bare, ours *sdktrace.TracerProvider) {
+	b.Helper()
+	bare = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sdktrace.NewBatchSpanProcessor(discard{})))
+	p, err := processor.New(processor.Config{}, processor.WithNext(sdktrace.NewBatchSpanProcessor(discard{})),
+		processor.WithExporter(discardRecords{}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ours = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(p))
+	b.Cleanup(func() {
+		_ = bare.Shutdown(context.Background())
+		_ = ours.Shutdown(context.Background())
+	})
+	return bare, ours
+}
+
+func spanAttrs(masked bool) []attribute.KeyValue {
+	attrs := []attribute.KeyValue{
+		attribute.String("http.request.method", "GET"),
+		attribute.String("url.path", "/api/v1/orders/42"),
+		attribute.String("http.route", "/api/v1/orders/{id}"),
+		attribute.Int("http.response.status_code", 200),
+		attribute.String("user_agent.original", "Mozilla/5.0 (X11; Linux x86_64)"),
+	}
+	if masked {
+		attrs[4] = attribute.String("session_id", "3f8a9c")
+	}
+	return attrs
+}
+
+// BenchmarkSpan: a span with five attributes, started and ended.
+func BenchmarkSpan(b *testing.B) {
+	bare, ours := providers(b)
+	for _, bc := range []struct {
+		name   string
+		tp     *sdktrace.TracerProvider
+		masked bool
+	}{
+		{"bare-sdk", bare, false},
+		{"processor/clean", ours, false},
+		{"bare-sdk/masked-key", bare, true},
+		{"processor/masked-key", ours, true},
+	} {
+		attrs := spanAttrs(bc.masked)
+		tr := bc.tp.Tracer("bench")
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			ctx := context.Background()
+			for b.Loop() {
+				_, span := tr.Start(ctx, "GET /api/v1/orders/{id}", trace.WithAttributes(attrs...))
+				span.End()
+			}
+		})
+	}
+}
+
+var errOrder = fmt.Errorf("load order 42: %w", errors.New("connection reset by peer"))
+
+// BenchmarkCapture: recording one error on a span, with a stack trace.
+func BenchmarkCapture(b *testing.B) {
+	bare, ours := providers(b)
+	b.Run("sdk-RecordError-WithStackTrace", func(b *testing.B) {
+		b.ReportAllocs()
+		tr := bare.Tracer("bench")
+		for b.Loop() {
+			_, span := tr.Start(context.Background(), "op")
+			span.RecordError(errOrder, trace.WithStackTrace(true))
+			span.End()
+		}
+	})
+	b.Run("scope-CaptureException", func(b *testing.B) {
+		b.ReportAllocs()
+		tr := bare.Tracer("bench")
+		for b.Loop() {
+			ctx, span := tr.Start(context.Background(), "op")
+			scope.CaptureException(ctx, errOrder)
+			span.End()
+		}
+	})
+	b.Run("scope-CaptureException/through-processor", func(b *testing.B) {
+		b.ReportAllocs()
+		tr := ours.Tracer("bench")
+		for b.Loop() {
+			ctx, span := tr.Start(context.Background(), "op")
+			scope.CaptureException(ctx, errOrder)
+			span.End()
+		}
+	})
+	b.Run("sentry-go-CaptureException", func(b *testing.B) {
+		client, err := sentry.NewClient(sentry.ClientOptions{
+			Dsn:       "https://public@sentry.invalid/1",
+			Transport: noopTransport{},
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		hub := sentry.NewHub(client, sentry.NewScope())
+		b.ReportAllocs()
+		for b.Loop() {
+			hub.CaptureException(errOrder)
+		}
+	})
+}
+
+// noopTransport drops events: sentry-go's cost without a network.
+type noopTransport struct{}
+
+func (noopTransport) Flush(time.Duration) bool              { return true }
+func (noopTransport) FlushWithContext(context.Context) bool { return true }
+func (noopTransport) Configure(sentry.ClientOptions)        {}
+func (noopTransport) SendEvent(*sentry.Event)               {}
+func (noopTransport) Close()                                {}

@@ -1,0 +1,114 @@
+package processor_test
+
+import (
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/errortracker/errortracker/maskattr"
+	"github.com/errortracker/errortracker/processor"
+)
+
+func TestConfigFromEnvDefaults(t *testing.T) {
+	unsetAll(t)
+	c, err := processor.ConfigFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SendNotification || c.RecipientEmail != nil || c.SubjectPrefix != "" || c.EmailSender != "" {
+		t.Errorf("notification defaults: %+v", c)
+	}
+	if c.MaskWith != maskattr.DefaultMask || c.URLPrefix != "/dev/error" || c.MaskedKeyHas != nil {
+		t.Errorf("defaults: mask %q prefix %q keys %v", c.MaskWith, c.URLPrefix, c.MaskedKeyHas)
+	}
+}
+
+func TestConfigFromEnv(t *testing.T) {
+	t.Setenv(processor.EnvSendNotification, "true")
+	t.Setenv(processor.EnvRecipientEmail, "ops@example.com, dev@example.com")
+	t.Setenv(processor.EnvSubjectPrefix, "[shop]")
+	t.Setenv(processor.EnvMaskWith, "XXX")
+	t.Setenv(processor.EnvMaskedKeyHas, "pin, ssn")
+	t.Setenv(processor.EnvURLPrefix, "/errors/")
+	t.Setenv(processor.EnvEmailSender, "tracker@example.com")
+	t.Setenv(processor.EnvMaskAllowKeys, "pin_length")
+	c, err := processor.ConfigFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := processor.Config{
+		SendNotification: true,
+		RecipientEmail:   []string{"ops@example.com", "dev@example.com"},
+		SubjectPrefix:    "[shop]",
+		MaskWith:         "XXX",
+		MaskedKeyHas:     []string{"pin", "ssn"},
+		MaskAllowKeys:    []string{"pin_length"},
+		URLPrefix:        "/errors",
+		EmailSender:      "tracker@example.com",
+	}
+	if !slices.Equal(c.RecipientEmail, want.RecipientEmail) || !slices.Equal(c.MaskedKeyHas, want.MaskedKeyHas) ||
+		!slices.Equal(c.MaskAllowKeys, want.MaskAllowKeys) || c.SubjectPrefix != want.SubjectPrefix ||
+		c.MaskWith != want.MaskWith || c.URLPrefix != want.URLPrefix || c.EmailSender != want.EmailSender || !c.SendNotification {
+		t.Errorf("got %+v\nwant %+v", c, want)
+	}
+}
+
+func TestEmptyMaskedKeyHasTurnsMaskingOff(t *testing.T) {
+	unsetAll(t)
+	t.Setenv(processor.EnvMaskedKeyHas, "")
+	c, err := processor.ConfigFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MaskedKeyHas == nil || len(c.MaskedKeyHas) != 0 {
+		t.Fatalf("MaskedKeyHas = %#v, want empty and non-nil", c.MaskedKeyHas)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want []string
+	}{
+		{"recipients without sender", map[string]string{processor.EnvRecipientEmail: "ops@example.com"},
+			[]string{"APP_ERROR_EMAIL_SENDER is not"}},
+		{"bad bool and bad address", map[string]string{processor.EnvSendNotification: "maybe", processor.EnvRecipientEmail: "not-an-address", processor.EnvEmailSender: "x@example.com"},
+			[]string{`"maybe" is not a boolean`, `"not-an-address" is not an e-mail address`}},
+		{"notification without recipients", map[string]string{processor.EnvSendNotification: "yes"},
+			[]string{"nobody would get"}},
+		{"relative prefix", map[string]string{processor.EnvURLPrefix: "dev/error"}, []string{"must start with /"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			unsetAll(t)
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			_, err := processor.ConfigFromEnv()
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+		})
+	}
+	if _, err := processor.New(processor.Config{RecipientEmail: []string{"ops@example.com"}}); err == nil {
+		t.Error("New accepted recipients without a sender")
+	}
+}
+
+// unsetAll clears the APP_ERROR_* variables for one test.
+func unsetAll(t *testing.T) {
+	for _, k := range []string{processor.EnvSendNotification, processor.EnvRecipientEmail, processor.EnvSubjectPrefix,
+		processor.EnvMaskWith, processor.EnvMaskedKeyHas, processor.EnvURLPrefix, processor.EnvEmailSender, processor.EnvMaskAllowKeys} {
+		t.Setenv(k, "")
+		if err := os.Unsetenv(k); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

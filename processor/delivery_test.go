@@ -1,0 +1,240 @@
+package processor_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/errortracker/errortracker/exporter"
+	"github.com/errortracker/errortracker/processor"
+	"github.com/errortracker/errortracker/scope"
+)
+
+// captureN records n errors, each on its own span, and returns how long the
+// slowest span.End() took.
+func captureN(tp *sdktrace.TracerProvider, n int) time.Duration {
+	var slowest time.Duration
+	for i := 0; i < n; i++ {
+		ctx, span := tp.Tracer("test").Start(context.Background(), "op")
+		scope.CaptureException(ctx, fmt.Errorf("failure %d", i))
+		start := time.Now()
+		span.End()
+		slowest = max(slowest, time.Since(start))
+	}
+	return slowest
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestStalledExporterDelaysNoOther(t *testing.T) {
+	stalled := &recorder{block: make(chan struct{})}
+	healthy := &recorder{}
+	p, err := processor.New(processor.Config{},
+		processor.WithExporter(stalled), processor.WithExporter(healthy),
+		processor.WithFlushInterval(5*time.Millisecond), processor.WithQueueSize(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(p))
+
+	// Three times the queue of the stalled exporter, in steps the healthy
+	// one can keep up with.
+	for round := 1; round <= 6; round++ {
+		slowest := captureN(tp, 50)
+		// A functional bound, not a benchmark: End() must not wait for the store.
+		if slowest > 100*time.Millisecond {
+			t.Errorf("span.End() took %v with a stalled exporter", slowest)
+		}
+		waitFor(t, "the healthy exporter", func() bool { return len(healthy.Records()) == 50*round })
+	}
+
+	close(stalled.block)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := tp.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The stalled exporter had one batch in flight and 100 queued; the rest
+	// was dropped, not waited for.
+	if got := len(stalled.Records()); got < 100 || got > 200 {
+		t.Errorf("stalled exporter got %d records, want its queue (100) plus the batch in flight", got)
+	}
+}
+
+func TestFailedExportIsRetried(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	flaky := &recorder{failures: 3}
+	p, err := processor.New(processor.Config{}, processor.WithExporter(flaky), processor.WithMeterProvider(mp),
+		processor.WithFlushInterval(5*time.Millisecond),
+		processor.WithRetry(processor.RetryConfig{Initial: time.Millisecond, Max: 5 * time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(p))
+	defer tp.Shutdown(context.Background())
+	captureN(tp, 5)
+	if err := tp.ForceFlush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(flaky.Records()); got != 5 {
+		t.Fatalf("got %d records after retries, want 5", got)
+	}
+	if got := counter(t, reader, "errortracker.export.failures"); got != 3 {
+		t.Errorf("failures = %d, want 3", got)
+	}
+}
+
+type permanentFailure struct{ recorder }
+
+func (p *permanentFailure) Export(ctx context.Context, recs []exporter.Record) error {
+	p.recorder.mu.Lock()
+	p.recorder.calls++
+	p.recorder.mu.Unlock()
+	return exporter.Permanent(errors.New("schema mismatch"))
+}
+
+func TestPermanentErrorIsNotRetried(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	bad := &permanentFailure{}
+	p, err := processor.New(processor.Config{}, processor.WithExporter(bad), processor.WithMeterProvider(mp),
+		processor.WithFlushInterval(5*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(p))
+	defer tp.Shutdown(context.Background())
+	captureN(tp, 3)
+	if err := tp.ForceFlush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	bad.mu.Lock()
+	calls := bad.calls
+	bad.mu.Unlock()
+	if calls != 1 {
+		t.Errorf("a permanent error was tried %d times", calls)
+	}
+	if got := counter(t, reader, "errortracker.records.dropped", attribute.String("reason", processor.DropExportFailed)); got != 3 {
+		t.Errorf("dropped = %d, want 3", got)
+	}
+}
+
+type panicking struct{}
+
+func (panicking) Export(context.Context, []exporter.Record) error { panic("exporter bug") }
+func (panicking) Shutdown(context.Context) error                  { return nil }
+
+func TestPanickingExporterCrashesNothing(t *testing.T) {
+	healthy := &recorder{}
+	p, err := processor.New(processor.Config{}, processor.WithExporter(panicking{}), processor.WithExporter(healthy),
+		processor.WithFlushInterval(5*time.Millisecond),
+		processor.WithRetry(processor.RetryConfig{Initial: time.Millisecond, Max: time.Millisecond, MaxElapsed: 10 * time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(p))
+	defer tp.Shutdown(context.Background())
+	captureN(tp, 3)
+	if err := tp.ForceFlush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(healthy.Records()); got != 3 {
+		t.Errorf("healthy exporter got %d", got)
+	}
+}
+
+func TestQueueFullDropsAreCounted(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	stalled := &recorder{block: make(chan struct{})}
+	p, err := processor.New(processor.Config{}, processor.WithExporter(stalled), processor.WithMeterProvider(mp),
+		processor.WithQueueSize(10), processor.WithBatchSize(5), processor.WithFlushInterval(time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(p))
+	captureN(tp, 5) // the worker takes these as one batch and blocks on them
+	waitFor(t, "the first batch to be in flight", func() bool {
+		stalled.mu.Lock()
+		defer stalled.mu.Unlock()
+		return stalled.calls == 1
+	})
+	captureN(tp, 30) // 10 fit in the queue
+	if got := counter(t, reader, "errortracker.records.dropped", attribute.String("reason", processor.DropQueueFull)); got != 20 {
+		t.Errorf("queue_full drops = %d, want 20", got)
+	}
+	close(stalled.block)
+	if err := tp.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(stalled.Records()); got != 15 {
+		t.Errorf("delivered %d, want 15", got)
+	}
+}
+
+func TestShutdownHonoursDeadline(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	stalled := &recorder{block: make(chan struct{})} // never released
+	p, err := processor.New(processor.Config{}, processor.WithExporter(stalled), processor.WithMeterProvider(mp),
+		processor.WithFlushInterval(time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(p))
+	captureN(tp, 4)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	err = tp.Shutdown(ctx)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Shutdown = %v, want the deadline error", err)
+	}
+	if err2 := p.Shutdown(context.Background()); !errors.Is(err2, context.DeadlineExceeded) {
+		t.Errorf("second Shutdown = %v, want the first result", err2)
+	}
+	dropped := counter(t, reader, "errortracker.records.dropped", attribute.String("reason", processor.DropExportFailed)) +
+		counter(t, reader, "errortracker.records.dropped", attribute.String("reason", processor.DropShutdown))
+	if dropped != 4 {
+		t.Errorf("dropped = %d, want all 4 counted", dropped)
+	}
+	stalled.mu.Lock()
+	defer stalled.mu.Unlock()
+	if !stalled.shutdown {
+		t.Error("exporter was not shut down")
+	}
+}
+
+func TestCapturesAfterShutdownAreIgnored(t *testing.T) {
+	rec := &recorder{}
+	p, err := processor.New(processor.Config{}, processor.WithExporter(rec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(p))
+	_, span := tp.Tracer("test").Start(context.Background(), "late")
+	if err := p.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	span.RecordError(errors.New("late"))
+	span.End() // must neither panic nor block
+	if len(rec.Records()) != 0 {
+		t.Error("a record was exported after Shutdown")
+	}
+	_ = tp.Shutdown(context.Background())
+}

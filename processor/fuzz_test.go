@@ -1,0 +1,54 @@
+package processor
+
+import (
+	"strings"
+	"testing"
+)
+
+// FuzzNormalize checks that normalising never panics, is stable (a second
+// pass changes nothing), and leaves no digit behind.
+func FuzzNormalize(f *testing.F) {
+	for _, s := range []string{
+		"user 42 not found",
+		`parsing "abc": invalid syntax`,
+		"dial tcp 10.0.0.12:5432: connect: connection refused",
+		"order 3fa85f64-5717-4562-b3fc-2c963f66afa6 failed at 2026-11-25T09:37:28Z after 1.5s",
+		"GET https://api.example.com/v1/users/7?x=1: 503",
+		"mail to bob@example.com bounced, id 0xdeadbeef, hash 9f86d081884c7d65",
+		"context deadline exceeded (Client.Timeout exceeded while awaiting headers)",
+		"[2001:db8::1]:443 unreachable",
+		"'unterminated \"quotes` everywhere",
+	} {
+		f.Add(s)
+	}
+	n := newNormalizer()
+	f.Fuzz(func(t *testing.T, msg string) {
+		once := n.Normalize(msg)
+		twice := n.Normalize(once)
+		if once != twice {
+			t.Fatalf("unstable:\n  in %q\n 1st %q\n 2nd %q", msg, once, twice)
+		}
+		if strings.ContainsAny(once, "0123456789") {
+			t.Fatalf("digits left in %q (from %q)", once, msg)
+		}
+	})
+}
+
+func TestNormalize(t *testing.T) {
+	n := newNormalizer()
+	tests := []struct{ in, want string }{
+		{"user 42 not found", "user <num> not found"},
+		{`parsing "abc": invalid syntax`, "parsing <str>: invalid syntax"},
+		{"dial tcp 10.0.0.12:5432: connect: connection refused", "dial tcp <ip>: connect: connection refused"},
+		{"order 3fa85f64-5717-4562-b3fc-2c963f66afa6 failed", "order <uuid> failed"},
+		{"at 2026-11-25T09:37:28Z after 1.5s", "at <date> after <duration>"},
+		{"GET https://api.example.com/v1/users/7?x=1: 503", "GET <url>: <num>"},
+		{"mail to bob@example.com bounced", "mail to <email> bounced"},
+		{"id 0xdeadbeef hash 9f86d081884c7d65 word deadbeef", "id <hex> hash <hex> word deadbeef"},
+	}
+	for _, tt := range tests {
+		if got := n.Normalize(tt.in); got != tt.want {
+			t.Errorf("Normalize(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,130 @@
+# shellcheck shell=bash
+# Installs and starts the real services the tests and the demo need, each on
+# a free loopback port with its data under .build/. Sourced by test.sh and
+# demo.sh; every function stops the run with a clear message on failure.
+#
+# In CI (CI=true) a service that cannot be installed or started fails the
+# run: tests never skip because a service is missing.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD="$ROOT/.build"
+STARTED_PIDS=()
+
+die() { echo "error: $*" >&2; exit 1; }
+log() { echo "==> $*" >&2; }
+
+# apt_install PACKAGE... installs Debian packages that are missing.
+apt_install() {
+	local missing=()
+	for p in "$@"; do
+		dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	local sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo="sudo"
+	log "installing ${missing[*]} from Debian"
+	$sudo apt-get update -qq >/dev/null || die "apt-get update failed"
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+		|| die "apt-get install ${missing[*]} failed"
+}
+
+# free_port prints a loopback TCP port that nothing listens on.
+free_port() {
+	local port
+	for _ in $(seq 1 100); do
+		port=$((20000 + RANDOM % 30000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			echo "$port"
+			return 0
+		fi
+	done
+	die "no free port found"
+}
+
+# wait_http URL SECONDS waits until URL answers.
+wait_http() {
+	local url=$1 seconds=$2
+	for _ in $(seq 1 $((seconds * 10))); do
+		curl -fsS -o /dev/null "$url" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# stop_services stops everything this script started.
+stop_services() {
+	for pid in "${STARTED_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null || true
+	done
+	for pid in "${STARTED_PIDS[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
+	STARTED_PIDS=()
+}
+
+# write_clickhouse_config DIR TCP_PORT HTTP_PORT writes a config for a
+# private server whose data, logs and temporary files all live in DIR.
+write_clickhouse_config() {
+	local dir=$1 tcp=$2 http=$3
+	mkdir -p "$dir/data" "$dir/tmp" "$dir/user_files" "$dir/format_schemas" "$dir/log"
+	cat >"$dir/users.xml" <<XML
+<yandex>
+  <profiles><default><max_memory_usage>4000000000</max_memory_usage></default></profiles>
+  <users><default><password></password><networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+    <profile>default</profile><quota>default</quota></default></users>
+  <quotas><default></default></quotas>
+</yandex>
+XML
+	cat >"$dir/config.xml" <<XML
+<yandex>
+  <logger><level>warning</level><log>$dir/log/server.log</log><errorlog>$dir/log/server.err.log</errorlog><size>100M</size><count>2</count></logger>
+  <listen_host>127.0.0.1</listen_host>
+  <tcp_port>$tcp</tcp_port>
+  <http_port>$http</http_port>
+  <path>$dir/data/</path>
+  <tmp_path>$dir/tmp/</tmp_path>
+  <user_files_path>$dir/user_files/</user_files_path>
+  <format_schema_path>$dir/format_schemas/</format_schema_path>
+  <users_config>$dir/users.xml</users_config>
+  <default_profile>default</default_profile>
+  <default_database>default</default_database>
+  <mark_cache_size>268435456</mark_cache_size>
+  <uncompressed_cache_size>268435456</uncompressed_cache_size>
+  <max_concurrent_queries>100</max_concurrent_queries>
+</yandex>
+XML
+}
+
+# start_clickhouse NAME starts a private ClickHouse server with its data in
+# .build/NAME/clickhouse and exports CLICKHOUSE_TCP_ADDR and
+# CLICKHOUSE_HTTP_ADDR. Set KEEP_DATA=1 to keep earlier data (the demo).
+start_clickhouse() {
+	local name=$1
+	apt_install clickhouse-server
+	local dir="$BUILD/$name/clickhouse" tcp http
+	[ "${KEEP_DATA:-0}" = 1 ] || rm -rf "$dir"
+	tcp=$(free_port)
+	http=$(free_port)
+	[ "$tcp" != "$http" ] || http=$(free_port)
+	write_clickhouse_config "$dir" "$tcp" "$http"
+	log "starting ClickHouse $(dpkg-query -W -f='${Version}' clickhouse-server) on 127.0.0.1:$tcp (data in ${dir#"$ROOT"/})"
+	/usr/sbin/clickhouse-server --config-file="$dir/config.xml" >"$dir/log/stdout.log" 2>&1 &
+	STARTED_PIDS+=($!)
+	if ! wait_http "http://127.0.0.1:$http/ping" 60; then
+		tail -20 "$dir/log/stdout.log" "$dir/log/server.err.log" >&2 2>/dev/null
+		die "ClickHouse did not start; logs in $dir/log"
+	fi
+	export CLICKHOUSE_TCP_ADDR="127.0.0.1:$tcp" CLICKHOUSE_HTTP_ADDR="127.0.0.1:$http"
+}
+
+# need_go checks the Go toolchain.
+need_go() {
+	command -v go >/dev/null || die "Go 1.26 is needed (https://go.dev/dl/)"
+}
+
+# need_chromium installs Debian's Chromium for the browser tests and exports
+# CHROMIUM_PATH.
+need_chromium() {
+	apt_install chromium
+	export CHROMIUM_PATH=/usr/bin/chromium
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The test command: installs and starts what the tests need (once per run),
+# then runs go vet and the race-enabled tests of every module, benchmarks
+# included (one iteration each, so they stay correct).
+set -euo pipefail
+. "$(dirname "$0")/services.sh"
+cd "$ROOT"
+
+need_go
+trap stop_services EXIT INT TERM
+start_clickhouse test
+export ERRORTRACKER_TEST_CLICKHOUSE_ADDR=$CLICKHOUSE_TCP_ADDR
+export ERRORTRACKER_TEST_CLICKHOUSE_HTTP_ADDR=$CLICKHOUSE_HTTP_ADDR
+
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.build/*'))
+[ -z "$unformatted" ] || die "gofmt would change: $unformatted"
+
+for mod in . bench; do
+	log "go vet ($mod)"
+	(cd "$mod" && go vet ./...)
+done
+log "go test -race"
+go test -race -count=1 ./...
+log "benchmarks (one iteration each, as tests)"
+(cd bench && go test -race -count=1 -run . -bench . -benchtime 1x ./...)
