@@ -79,8 +79,8 @@ type Masker struct {
 	url      bool
 	auth     bool
 	text     bool
-	disabled bool      // no rule can ever match
-	trigger  [256]bool // bytes at which a value rule may start
+	disabled bool // no rule can ever match
+	cache    *keyCache
 }
 
 // New builds a Masker. It reports an error for a substring that is empty or
@@ -100,6 +100,7 @@ func New(r Rules) (*Masker, error) {
 		auth:  !r.DisableAuthRule,
 		text:  !r.DisableTextRule,
 		allow: make(map[string]struct{}, len(allow)),
+		cache: &keyCache{},
 	}
 	if m.mask == "" {
 		m.mask = DefaultMask
@@ -137,10 +138,6 @@ func New(r Rules) (*Masker, error) {
 		return nil, err
 	}
 	m.disabled = len(m.keys) == 0 && !m.auth
-	m.trigger[':'] = true
-	m.trigger['='] = true
-	m.trigger['b'] = m.auth
-	m.trigger['B'] = m.auth
 	return m, nil
 }
 
@@ -149,11 +146,19 @@ func (m *Masker) Mask() string { return m.mask }
 
 // KeyMatches reports whether the key rule masks an attribute with this key.
 func (m *Masker) KeyMatches(key string) bool {
-	if len(m.keys) == 0 || !m.containsKey(key) {
+	if len(m.keys) == 0 {
 		return false
 	}
-	_, allowed := m.allow[key]
-	return !allowed
+	if matches, ok := m.cache.lookup(key); ok {
+		return matches
+	}
+	matches := m.containsKey(key)
+	if matches {
+		_, allowed := m.allow[key]
+		matches = !allowed
+	}
+	m.cache.store(key, matches)
+	return matches
 }
 
 // containsKey reports whether s contains a configured substring, ignoring
@@ -294,8 +299,9 @@ func (m *Masker) clean(kv *attribute.KeyValue) bool {
 	}
 	switch kv.Value.Type() {
 	case attribute.STRING:
-		var buf [8]span
-		return len(m.find(kv.Value.AsString(), buf[:0])) == 0
+		// A nil slice: appending allocates only when something is found,
+		// and then the caller allocates anyway.
+		return len(m.find(kv.Value.AsString(), nil)) == 0
 	case attribute.STRINGSLICE, attribute.SLICE, attribute.MAP:
 		return false
 	}

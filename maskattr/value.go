@@ -34,33 +34,59 @@ func (m *Masker) String(s string) (string, bool) {
 }
 
 // find appends to found the ranges of s to mask, in order and disjoint.
+//
+// Rules start only at ':', '=' and ' ' (the space after "Bearer" or
+// "Basic"); strings.IndexByte, which is vectorised, finds the next of each,
+// so clean values cost little more than a memory scan.
 func (m *Masker) find(s string, found []span) []span {
 	if m.disabled || len(s) < 2 {
 		return found
 	}
-	for i := 0; i < len(s); i++ {
-		if !m.trigger[s[i]] {
-			continue
+	colon, equals, space := nextByte(s, 0, ':'), nextByte(s, 0, '='), len(s)
+	if m.auth {
+		space = nextByte(s, 0, ' ')
+	}
+	for i := 0; ; {
+		j := min(colon, equals, space)
+		if j >= len(s) {
+			return found
 		}
-		switch c := s[i]; {
-		case c == ':' && m.url && strings.HasPrefix(s[i:], "://"):
-			if sp, ok := m.userinfoPassword(s, i+3); ok {
-				found = append(found, sp)
-				i = sp.end
-			}
-		case c == '=' || c == ':':
-			if sp, ok := m.pairValue(s, i); ok {
-				found = append(found, sp)
-				i = sp.end - 1
-			}
-		case m.auth && (c == 'b' || c == 'B'):
-			if sp, ok := m.authCredentials(s, i); ok {
-				found = append(found, sp)
-				i = sp.end - 1
-			}
+		sp, ok := span{}, false
+		switch {
+		case j == colon && m.url && strings.HasPrefix(s[j:], "://"):
+			sp, ok = m.userinfoPassword(s, j+3)
+		case j == colon || j == equals:
+			sp, ok = m.pairValue(s, j)
+		default:
+			sp, ok = m.authCredentials(s, j)
+		}
+		i = j + 1
+		if ok {
+			found = append(found, sp)
+			i = max(i, sp.end)
+		}
+		if colon < i {
+			colon = nextByte(s, i, ':')
+		}
+		if equals < i {
+			equals = nextByte(s, i, '=')
+		}
+		if space < i {
+			space = nextByte(s, i, ' ')
 		}
 	}
-	return found
+}
+
+// nextByte returns the index of the first c in s at or after from, or
+// len(s).
+func nextByte(s string, from int, c byte) int {
+	if from >= len(s) {
+		return len(s)
+	}
+	if k := strings.IndexByte(s[from:], c); k >= 0 {
+		return from + k
+	}
+	return len(s)
 }
 
 // pairValue looks at the separator s[sep] ('=' or ':') and returns the range
@@ -149,38 +175,38 @@ func (m *Masker) userinfoPassword(s string, from int) (span, bool) {
 }
 
 // authCredentials returns the credentials after a Bearer or Basic scheme
-// word that starts at s[i].
-func (m *Masker) authCredentials(s string, i int) (span, bool) {
-	if i > 0 && isLetter(s[i-1]) {
-		return span{}, false
-	}
+// word that ends at the space s[sp].
+func (m *Masker) authCredentials(s string, sp int) (span, bool) {
 	var word int
 	switch {
-	case hasPrefixFold(s[i:], "bearer"):
+	case hasSuffixFold(s[:sp], "bearer"):
 		word = len("bearer")
-	case hasPrefixFold(s[i:], "basic"):
+	case hasSuffixFold(s[:sp], "basic"):
 		word = len("basic")
 	default:
 		return span{}, false
 	}
-	if i+word >= len(s) || s[i+word] != ' ' {
+	if start := sp - word; start > 0 && isLetter(s[start-1]) {
 		return span{}, false
 	}
-	sp, ok := m.credentialsAfter(s, i+word)
+	cred, ok := m.credentialsAfter(s, sp)
 	if !ok {
 		return span{}, false
 	}
 	// Plain prose ("basic auth failed", "bearer token expired") is not a
 	// credential: a Basic credential is base64 (a multiple of four bytes), a
 	// bearer token is at least eight bytes long.
-	token := s[sp.start:sp.end]
-	if word == len("basic") && (len(token)%4 != 0 || len(token) < 8) {
+	token := s[cred.start:cred.end]
+	if len(token) < 8 || word == len("basic") && len(token)%4 != 0 {
 		return span{}, false
 	}
-	if len(token) < 8 {
-		return span{}, false
-	}
-	return sp, true
+	return cred, true
+}
+
+// hasSuffixFold reports whether s ends with the lower-case suffix p,
+// ignoring ASCII case in s.
+func hasSuffixFold(s, p string) bool {
+	return len(s) >= len(p) && hasPrefixFold(s[len(s)-len(p):], p)
 }
 
 // credentialsAfter returns the token68 run that follows the spaces at s[from].
