@@ -1,8 +1,10 @@
 package maskattr_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -335,5 +337,30 @@ func BenchmarkStackTrace(b *testing.B) {
 	b.SetBytes(int64(len(stack)))
 	for b.Loop() {
 		m.String(stack)
+	}
+}
+
+// The key cache compares content: a key whose bytes change under the same
+// address (a zero-copy string over a reused buffer) is judged afresh.
+func TestKeyCacheIsNeverWrong(t *testing.T) {
+	m := mustNew(t, maskattr.Rules{})
+	buf := []byte("username")
+	key := unsafe.String(&buf[0], len(buf))
+	if m.KeyMatches(key) {
+		t.Fatal("username masked")
+	}
+	copy(buf, "password")
+	if !m.KeyMatches(key) {
+		t.Fatal("the cache answered for the old content of a reused buffer")
+	}
+	// Many distinct keys: the cache fills, answers stay right.
+	for i := 0; i < 5000; i++ {
+		k := fmt.Sprintf("field_%d", i)
+		if m.KeyMatches(k) {
+			t.Fatalf("%s masked", k)
+		}
+		if !m.KeyMatches(k + "_token") {
+			t.Fatalf("%s_token not masked", k)
+		}
 	}
 }

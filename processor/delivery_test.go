@@ -41,16 +41,37 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func TestStalledExporterDelaysNoOther(t *testing.T) {
-	stalled := &recorder{block: make(chan struct{})}
-	healthy := &recorder{}
-	p, err := processor.New(processor.Config{},
-		processor.WithExporter(stalled), processor.WithExporter(healthy),
-		processor.WithFlushInterval(5*time.Millisecond), processor.WithQueueSize(100))
+// newDelivery builds a processor with opts and a metric reader on a
+// TracerProvider that is shut down when the test ends (again, if the test
+// shut it down itself: Shutdown is idempotent).
+func newDelivery(t *testing.T, opts ...processor.Option) (*sdktrace.TracerProvider, *sdkmetric.ManualReader) {
+	t.Helper()
+	reader := sdkmetric.NewManualReader()
+	opts = append([]processor.Option{
+		processor.WithMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))),
+		processor.WithFlushInterval(5 * time.Millisecond),
+	}, opts...)
+	p, err := processor.New(processor.Config{}, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(p))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	return tp, reader
+}
+
+// forceFlush flushes tp or fails the test.
+func forceFlush(t *testing.T, tp *sdktrace.TracerProvider) {
+	t.Helper()
+	if err := tp.ForceFlush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestStalledExporterDelaysNoOther(t *testing.T) {
+	stalled := &recorder{block: make(chan struct{})}
+	healthy := &recorder{}
+	tp, _ := newDelivery(t, processor.WithExporter(stalled), processor.WithExporter(healthy), processor.WithQueueSize(100))
 
 	// Three times the queue of the stalled exporter, in steps the healthy
 	// one can keep up with.
@@ -77,21 +98,11 @@ func TestStalledExporterDelaysNoOther(t *testing.T) {
 }
 
 func TestFailedExportIsRetried(t *testing.T) {
-	reader := sdkmetric.NewManualReader()
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	flaky := &recorder{failures: 3}
-	p, err := processor.New(processor.Config{}, processor.WithExporter(flaky), processor.WithMeterProvider(mp),
-		processor.WithFlushInterval(5*time.Millisecond),
+	tp, reader := newDelivery(t, processor.WithExporter(flaky),
 		processor.WithRetry(processor.RetryConfig{Initial: time.Millisecond, Max: 5 * time.Millisecond}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(p))
-	defer tp.Shutdown(context.Background())
 	captureN(tp, 5)
-	if err := tp.ForceFlush(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	forceFlush(t, tp)
 	if got := len(flaky.Records()); got != 5 {
 		t.Fatalf("got %d records after retries, want 5", got)
 	}
@@ -110,20 +121,10 @@ func (p *permanentFailure) Export(ctx context.Context, recs []exporter.Record) e
 }
 
 func TestPermanentErrorIsNotRetried(t *testing.T) {
-	reader := sdkmetric.NewManualReader()
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	bad := &permanentFailure{}
-	p, err := processor.New(processor.Config{}, processor.WithExporter(bad), processor.WithMeterProvider(mp),
-		processor.WithFlushInterval(5*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(p))
-	defer tp.Shutdown(context.Background())
+	tp, reader := newDelivery(t, processor.WithExporter(bad))
 	captureN(tp, 3)
-	if err := tp.ForceFlush(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	forceFlush(t, tp)
 	bad.mu.Lock()
 	calls := bad.calls
 	bad.mu.Unlock()
@@ -142,33 +143,18 @@ func (panicking) Shutdown(context.Context) error                  { return nil }
 
 func TestPanickingExporterCrashesNothing(t *testing.T) {
 	healthy := &recorder{}
-	p, err := processor.New(processor.Config{}, processor.WithExporter(panicking{}), processor.WithExporter(healthy),
-		processor.WithFlushInterval(5*time.Millisecond),
+	tp, _ := newDelivery(t, processor.WithExporter(panicking{}), processor.WithExporter(healthy),
 		processor.WithRetry(processor.RetryConfig{Initial: time.Millisecond, Max: time.Millisecond, MaxElapsed: 10 * time.Millisecond}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(p))
-	defer tp.Shutdown(context.Background())
 	captureN(tp, 3)
-	if err := tp.ForceFlush(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	forceFlush(t, tp)
 	if got := len(healthy.Records()); got != 3 {
 		t.Errorf("healthy exporter got %d", got)
 	}
 }
 
 func TestQueueFullDropsAreCounted(t *testing.T) {
-	reader := sdkmetric.NewManualReader()
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	stalled := &recorder{block: make(chan struct{})}
-	p, err := processor.New(processor.Config{}, processor.WithExporter(stalled), processor.WithMeterProvider(mp),
-		processor.WithQueueSize(10), processor.WithBatchSize(5), processor.WithFlushInterval(time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(p))
+	tp, reader := newDelivery(t, processor.WithExporter(stalled), processor.WithQueueSize(10), processor.WithBatchSize(5))
 	captureN(tp, 5) // the worker takes these as one batch and blocks on them
 	waitFor(t, "the first batch to be in flight", func() bool {
 		stalled.mu.Lock()
@@ -189,24 +175,13 @@ func TestQueueFullDropsAreCounted(t *testing.T) {
 }
 
 func TestShutdownHonoursDeadline(t *testing.T) {
-	reader := sdkmetric.NewManualReader()
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	stalled := &recorder{block: make(chan struct{})} // never released
-	p, err := processor.New(processor.Config{}, processor.WithExporter(stalled), processor.WithMeterProvider(mp),
-		processor.WithFlushInterval(time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(p))
+	tp, reader := newDelivery(t, processor.WithExporter(stalled))
 	captureN(tp, 4)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	err = tp.Shutdown(ctx)
-	if !errors.Is(err, context.DeadlineExceeded) {
+	if err := tp.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Shutdown = %v, want the deadline error", err)
-	}
-	if err2 := p.Shutdown(context.Background()); !errors.Is(err2, context.DeadlineExceeded) {
-		t.Errorf("second Shutdown = %v, want the first result", err2)
 	}
 	dropped := counter(t, reader, "errortracker.records.dropped", attribute.String("reason", processor.DropExportFailed)) +
 		counter(t, reader, "errortracker.records.dropped", attribute.String("reason", processor.DropShutdown))
@@ -237,4 +212,20 @@ func TestCapturesAfterShutdownAreIgnored(t *testing.T) {
 		t.Error("a record was exported after Shutdown")
 	}
 	_ = tp.Shutdown(context.Background())
+}
+
+func TestShutdownIsIdempotent(t *testing.T) {
+	stalled := &recorder{block: make(chan struct{})} // never released
+	p, err := processor.New(processor.Config{}, processor.WithExporter(stalled), processor.WithFlushInterval(time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(p))
+	captureN(tp, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	first := p.Shutdown(ctx)
+	if second := p.Shutdown(context.Background()); !errors.Is(first, context.DeadlineExceeded) || second != first {
+		t.Errorf("Shutdown twice = %v, %v; want the deadline error both times", first, second)
+	}
 }

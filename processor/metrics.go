@@ -2,6 +2,7 @@ package processor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"go.opentelemetry.io/otel"
@@ -35,26 +36,19 @@ func newMetrics(mp metric.MeterProvider) (*metrics, error) {
 	}
 	meter := mp.Meter(instrumentationName)
 	var m metrics
-	var err error
-	if m.captured, err = meter.Int64Counter("errortracker.records.captured", metric.WithUnit("{record}"),
-		metric.WithDescription("Exception records extracted from spans.")); err != nil {
-		return nil, fmt.Errorf("processor: metric: %w", err)
+	var errs []error
+	counter := func(name, unit, desc string) metric.Int64Counter {
+		c, err := meter.Int64Counter(name, metric.WithUnit(unit), metric.WithDescription(desc))
+		errs = append(errs, err)
+		return c
 	}
-	if m.dropped, err = meter.Int64Counter("errortracker.records.dropped", metric.WithUnit("{record}"),
-		metric.WithDescription("Records not delivered to an exporter, by reason.")); err != nil {
-		return nil, fmt.Errorf("processor: metric: %w", err)
-	}
-	if m.exported, err = meter.Int64Counter("errortracker.records.exported", metric.WithUnit("{record}"),
-		metric.WithDescription("Records an exporter accepted, by exporter.")); err != nil {
-		return nil, fmt.Errorf("processor: metric: %w", err)
-	}
-	if m.failures, err = meter.Int64Counter("errortracker.export.failures", metric.WithUnit("{call}"),
-		metric.WithDescription("Failed Export calls, retried or not, by exporter.")); err != nil {
-		return nil, fmt.Errorf("processor: metric: %w", err)
-	}
-	if m.masked, err = meter.Int64Counter("errortracker.values.masked", metric.WithUnit("{value}"),
-		metric.WithDescription("Attribute values masked before leaving the process.")); err != nil {
-		return nil, fmt.Errorf("processor: metric: %w", err)
+	m.captured = counter("errortracker.records.captured", "{record}", "Exception records extracted from spans.")
+	m.dropped = counter("errortracker.records.dropped", "{record}", "Records not delivered to an exporter, by reason.")
+	m.exported = counter("errortracker.records.exported", "{record}", "Records an exporter accepted, by exporter.")
+	m.failures = counter("errortracker.export.failures", "{call}", "Failed Export calls, retried or not, by exporter.")
+	m.masked = counter("errortracker.values.masked", "{value}", "Attribute values masked before leaving the process.")
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("processor: metrics: %w", err)
 	}
 	return &m, nil
 }

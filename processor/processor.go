@@ -53,7 +53,6 @@ type Processor struct {
 type maskedResource struct {
 	in, out *resource.Resource
 	attrs   []attribute.KeyValue
-	masked  int
 }
 
 // New builds a processor from the configuration and options. It reports
@@ -251,21 +250,21 @@ func (p *Processor) mask(s sdktrace.ReadOnlySpan) (sdktrace.ReadOnlySpan, []expo
 	return &maskedSpan{ReadOnlySpan: s, attrs: attrs, events: events, links: links, status: status, resource: res}, records
 }
 
-// maskResource returns the masked resource, its attributes when they were
-// computed, and how many values were masked.
+// maskResource returns the masked resource, its attributes, and how many
+// values were masked the first time this resource was seen (zero after).
 func (p *Processor) maskResource(r *resource.Resource) (*resource.Resource, []attribute.KeyValue, int) {
 	if r == nil {
 		return nil, nil, 0
 	}
 	if c := p.resource.Load(); c != nil && c.in == r {
-		return c.out, c.attrs, c.masked
+		return c.out, c.attrs, 0 // counted when first masked
 	}
 	attrs, n := p.masker.Attributes(r.Attributes())
 	out := r
 	if n > 0 {
 		out = resource.NewWithAttributes(r.SchemaURL(), attrs...)
 	}
-	p.resource.Store(&maskedResource{in: r, out: out, attrs: attrs, masked: n})
+	p.resource.Store(&maskedResource{in: r, out: out, attrs: attrs})
 	return out, attrs, n
 }
 
