@@ -62,39 +62,6 @@ stop_services() {
 	STARTED_PIDS=()
 }
 
-# write_clickhouse_config DIR TCP_PORT HTTP_PORT writes a config for a
-# private server whose data, logs and temporary files all live in DIR.
-write_clickhouse_config() {
-	local dir=$1 tcp=$2 http=$3
-	mkdir -p "$dir/data" "$dir/tmp" "$dir/user_files" "$dir/format_schemas" "$dir/log"
-	cat >"$dir/users.xml" <<XML
-<yandex>
-  <profiles><default><max_memory_usage>4000000000</max_memory_usage></default></profiles>
-  <users><default><password></password><networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
-    <profile>default</profile><quota>default</quota></default></users>
-  <quotas><default></default></quotas>
-</yandex>
-XML
-	cat >"$dir/config.xml" <<XML
-<yandex>
-  <logger><level>warning</level><log>$dir/log/server.log</log><errorlog>$dir/log/server.err.log</errorlog><size>100M</size><count>2</count></logger>
-  <listen_host>127.0.0.1</listen_host>
-  <tcp_port>$tcp</tcp_port>
-  <http_port>$http</http_port>
-  <path>$dir/data/</path>
-  <tmp_path>$dir/tmp/</tmp_path>
-  <user_files_path>$dir/user_files/</user_files_path>
-  <format_schema_path>$dir/format_schemas/</format_schema_path>
-  <users_config>$dir/users.xml</users_config>
-  <default_profile>default</default_profile>
-  <default_database>default</default_database>
-  <mark_cache_size>268435456</mark_cache_size>
-  <uncompressed_cache_size>268435456</uncompressed_cache_size>
-  <max_concurrent_queries>100</max_concurrent_queries>
-</yandex>
-XML
-}
-
 # start_clickhouse NAME starts a private ClickHouse server with its data in
 # .build/NAME/clickhouse and exports CLICKHOUSE_TCP_ADDR and
 # CLICKHOUSE_HTTP_ADDR. Set KEEP_DATA=1 to keep earlier data (the demo).
@@ -106,7 +73,7 @@ start_clickhouse() {
 	tcp=$(free_port)
 	http=$(free_port)
 	[ "$tcp" != "$http" ] || http=$(free_port)
-	write_clickhouse_config "$dir" "$tcp" "$http"
+	(cd "$ROOT" && go run ./internal/testenv/chconfig "$dir" "$tcp" "$http") || die "cannot write the ClickHouse configuration"
 	log "starting ClickHouse $(dpkg-query -W -f='${Version}' clickhouse-server) on 127.0.0.1:$tcp (data in ${dir#"$ROOT"/})"
 	/usr/sbin/clickhouse-server --config-file="$dir/config.xml" >"$dir/log/stdout.log" 2>&1 &
 	STARTED_PIDS+=($!)

@@ -1,0 +1,369 @@
+package clickhouse
+
+import (
+	"context"
+	"crypto/tls"
+	sqldriver "database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"go.opentelemetry.io/otel/attribute"
+
+	"github.com/errortracker/errortracker/exporter"
+)
+
+// Defaults of Config.
+const (
+	DefaultAddr              = "127.0.0.1:9000"
+	DefaultDatabase          = "errortracker"
+	DefaultDialTimeout       = 5 * time.Second
+	DefaultQueryTimeout      = 30 * time.Second
+	DefaultRetentionDays     = 30
+	DefaultRetentionInterval = time.Hour
+)
+
+// Config configures the exporter. The zero value connects to a local
+// server without a password.
+type Config struct {
+	// Addrs lists the servers' native-protocol addresses (default
+	// 127.0.0.1:9000). With several, the driver spreads connections.
+	Addrs []string
+	// Database holds the tables (default "errortracker"); it is created
+	// when missing.
+	Database string
+	// Username and Password authenticate (default user "default").
+	Username, Password string
+	// TLS, when not nil, encrypts the connections.
+	TLS *tls.Config
+	// DialTimeout bounds opening a connection (default 5 s). It matters:
+	// a new connection to a hung server waits this long, whatever the
+	// context says.
+	DialTimeout time.Duration
+	// QueryTimeout bounds reading a reply (default 30 s).
+	QueryTimeout time.Duration
+	// Cluster names the ClickHouse cluster (remote_servers) to create the
+	// tables on and to shard by fingerprint; empty means one server.
+	Cluster string
+	// Replicated makes the per-shard tables ReplicatedMergeTree (cluster
+	// mode only; needs ZooKeeper and the {shard} and {replica} macros).
+	Replicated bool
+	// RetentionDays keeps this many days of occurrences (default 30);
+	// older day partitions are dropped. Negative keeps everything.
+	RetentionDays int
+	// RetentionInterval is how often old partitions are dropped (default
+	// one hour).
+	RetentionInterval time.Duration
+	// Logger reports retention failures (default slog.Default()).
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if len(c.Addrs) == 0 {
+		c.Addrs = []string{DefaultAddr}
+	}
+	if c.Database == "" {
+		c.Database = DefaultDatabase
+	}
+	if c.Username == "" {
+		c.Username = "default"
+	}
+	if c.DialTimeout <= 0 {
+		c.DialTimeout = DefaultDialTimeout
+	}
+	if c.QueryTimeout <= 0 {
+		c.QueryTimeout = DefaultQueryTimeout
+	}
+	if c.RetentionDays == 0 {
+		c.RetentionDays = DefaultRetentionDays
+	}
+	if c.RetentionInterval <= 0 {
+		c.RetentionInterval = DefaultRetentionInterval
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	var errs []error
+	for _, a := range c.Addrs {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			errs = append(errs, fmt.Errorf("address %q: %w", a, err))
+		}
+	}
+	if err := (schemaOptions{DB: c.Database, Cluster: c.Cluster, Replicated: c.Replicated}).validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Exporter writes records to ClickHouse and implements exporter.Store.
+// Its methods are safe for concurrent use.
+type Exporter struct {
+	conn   driver.Conn
+	cfg    Config
+	schema schemaOptions
+	insert string
+
+	stop     chan struct{}
+	done     chan struct{}
+	shutdown sync.Once
+}
+
+var (
+	_ exporter.Exporter = (*Exporter)(nil)
+	_ exporter.Store    = (*Exporter)(nil)
+)
+
+// New connects, creates or upgrades the schema, and starts the periodic
+// retention. It fails when the server cannot be reached within ctx.
+func New(ctx context.Context, cfg Config) (*Exporter, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("clickhouse: invalid configuration: %w", err)
+	}
+	conn, err := ch.Open(&ch.Options{
+		Addr:            cfg.Addrs,
+		Auth:            ch.Auth{Database: "default", Username: cfg.Username, Password: cfg.Password},
+		TLS:             cfg.TLS,
+		DialTimeout:     cfg.DialTimeout,
+		ReadTimeout:     cfg.QueryTimeout,
+		MaxOpenConns:    8,
+		MaxIdleConns:    4,
+		ConnMaxLifetime: time.Hour,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse: %w", err)
+	}
+	e := &Exporter{conn: conn, cfg: cfg, stop: make(chan struct{}), done: make(chan struct{})}
+	if err := e.init(ctx); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	go e.retentionLoop()
+	return e, nil
+}
+
+func (e *Exporter) init(ctx context.Context) error {
+	if err := e.conn.Ping(ctx); err != nil {
+		return fmt.Errorf("clickhouse: cannot reach %s: %w", strings.Join(e.cfg.Addrs, ", "), err)
+	}
+	var version string
+	if err := e.conn.QueryRow(ctx, "SELECT version()").Scan(&version); err != nil {
+		return fmt.Errorf("clickhouse: version: %w", err)
+	}
+	e.schema = schemaOptions{
+		DB:         e.cfg.Database,
+		Cluster:    e.cfg.Cluster,
+		Replicated: e.cfg.Replicated,
+		Modern:     majorVersion(version) >= 20,
+	}
+	if err := migrate(ctx, e.conn, e.schema); err != nil {
+		return err
+	}
+	e.insert = "INSERT INTO " + e.schema.DB + ".occurrences (" + strings.Join(occurrenceColumns, ", ") + ")"
+	return nil
+}
+
+// majorVersion reads the 18 of "18.16.1".
+func majorVersion(v string) int {
+	major, _ := strconv.Atoi(strings.SplitN(v, ".", 2)[0])
+	return major
+}
+
+// occurrenceColumns are inserted in this order; 18.16 needs the explicit
+// list, and Nested columns go in as their parallel arrays.
+var occurrenceColumns = []string{
+	"id", "fingerprint", "time", "time_ns", "type", "message", "stacktrace", "escaped",
+	"service", "service_version", "environment", "span_name", "trace_id", "span_id",
+	"host", "method", "path", "route", "status_code",
+	"attributes.key", "attributes.value", "extras.key", "extras.value", "resource.key", "resource.value",
+}
+
+// Export inserts one batch. A failure returns an error for the processor
+// to retry: the batch may then land twice, which the id-distinct counts and
+// reads absorb. Errors that retrying cannot fix are marked permanent.
+func (e *Exporter) Export(ctx context.Context, records []exporter.Record) error {
+	if len(records) == 0 {
+		return nil
+	}
+	batch, err := e.conn.PrepareBatch(ctx, e.insert)
+	if err != nil {
+		return classify(fmt.Errorf("clickhouse: prepare insert: %w", err))
+	}
+	for i := range records {
+		r := &records[i]
+		ak, av := pairs(r.Attributes)
+		ek, ev := pairs(r.Extras)
+		rk, rv := pairs(r.Resource)
+		if err := batch.Append(
+			r.ID, r.Fingerprint, r.Time.UTC(), uint64(r.Time.UnixNano()), r.Type, r.Message, r.Stacktrace, boolByte(r.Escaped),
+			r.Service, r.ServiceVersion, r.Environment, r.SpanName, traceID(r), spanID(r),
+			r.Host, r.Method, r.Path, r.Route, uint16(max(0, min(r.StatusCode, 65535))),
+			ak, av, ek, ev, rk, rv,
+		); err != nil {
+			_ = batch.Abort()
+			return exporter.Permanent(fmt.Errorf("clickhouse: record %s: %w", r.ID, err))
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return classify(fmt.Errorf("clickhouse: insert %d records: %w", len(records), err))
+	}
+	return nil
+}
+
+// classify marks server errors that retrying cannot fix as permanent;
+// network trouble, timeouts and overload stay retryable.
+func classify(err error) error {
+	var ex *ch.Exception
+	if !errors.As(err, &ex) {
+		return err
+	}
+	switch ex.Code {
+	case 16, 44, 47, 53, 60, 81: // no such column, illegal column, unknown identifier, type mismatch, unknown table, unknown database
+		return exporter.Permanent(err)
+	}
+	return err
+}
+
+// IsUnavailable reports whether err means the server could not be reached
+// or did not answer in time: a hung server gives a context deadline on a
+// pooled connection but an i/o timeout on a new one.
+func IsUnavailable(err error) bool {
+	var netErr net.Error
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) ||
+		errors.As(err, &netErr) || errors.Is(err, sqldriver.ErrBadConn) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+func pairs(kvs []attribute.KeyValue) (keys, values []string) {
+	keys = make([]string, len(kvs))
+	values = make([]string, len(kvs))
+	for i, kv := range kvs {
+		keys[i], values[i] = string(kv.Key), kv.Value.Emit()
+	}
+	return keys, values
+}
+
+func traceID(r *exporter.Record) string {
+	if !r.TraceID.IsValid() {
+		return ""
+	}
+	return r.TraceID.String()
+}
+
+func spanID(r *exporter.Record) string {
+	if !r.SpanID.IsValid() {
+		return ""
+	}
+	return r.SpanID.String()
+}
+
+func boolByte(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Shutdown stops the retention loop and closes the connections.
+func (e *Exporter) Shutdown(ctx context.Context) error {
+	var err error
+	e.shutdown.Do(func() {
+		close(e.stop)
+		select {
+		case <-e.done:
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+		if cerr := e.conn.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("clickhouse: close: %w", cerr)
+		}
+	})
+	return err
+}
+
+func (e *Exporter) retentionLoop() {
+	defer close(e.done)
+	if e.cfg.RetentionDays < 0 {
+		<-e.stop
+		return
+	}
+	ticker := time.NewTicker(e.cfg.RetentionInterval)
+	defer ticker.Stop()
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), e.cfg.QueryTimeout)
+		go func() {
+			select {
+			case <-e.stop:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		if _, err := e.ApplyRetention(ctx, time.Now()); err != nil && !errors.Is(err, context.Canceled) {
+			e.cfg.Logger.Warn("error tracker: clickhouse retention failed", "error", err)
+		}
+		cancel()
+		select {
+		case <-e.stop:
+			return
+		case <-ticker.C:
+		}
+	}
+}
+
+// ApplyRetention drops the day partitions of occurrences and of their
+// summaries that lie wholly before now minus the retention, and returns
+// the partitions it dropped. The exporter runs it periodically; it is
+// exported for tests and for operators who want to run it now.
+func (e *Exporter) ApplyRetention(ctx context.Context, now time.Time) ([]string, error) {
+	if e.cfg.RetentionDays < 0 {
+		return nil, nil
+	}
+	cutoff := now.Add(-time.Duration(e.cfg.RetentionDays) * 24 * time.Hour)
+	sec := uint32(cutoff.Unix())
+	rows, err := e.conn.Query(ctx, "SELECT DISTINCT toString(toYYYYMMDD(time)) FROM "+e.schema.DB+".occurrences WHERE time < toStartOfDay(toDateTime(?))"+
+		" UNION ALL SELECT DISTINCT toString(toYYYYMMDD(day)) FROM "+e.schema.DB+".groups WHERE day < toDate(toDateTime(?))", sec, sec)
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse: list old partitions: %w", err)
+	}
+	seen := map[string]bool{}
+	var partitions []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("clickhouse: list old partitions: %w", err)
+		}
+		if !seen[p] {
+			seen[p] = true
+			partitions = append(partitions, p)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("clickhouse: list old partitions: %w", err)
+	}
+	for _, p := range partitions {
+		if _, err := strconv.ParseUint(p, 10, 32); err != nil || len(p) != 8 {
+			return nil, fmt.Errorf("clickhouse: unexpected partition %q", p)
+		}
+		for _, table := range []string{"occurrences", "groups"} {
+			stmt := "ALTER TABLE " + e.schema.DB + "." + table + e.schema.Local() + e.schema.OnCluster() + " DROP PARTITION " + p
+			if err := e.conn.Exec(ctx, stmt); err != nil {
+				return nil, fmt.Errorf("clickhouse: drop partition %s of %s: %w", p, table, err)
+			}
+		}
+	}
+	return partitions, nil
+}

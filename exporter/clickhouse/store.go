@@ -1,0 +1,475 @@
+package clickhouse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/errortracker/errortracker/exporter"
+)
+
+// The summary of a group, merged from its per-day rows. Every query reads it
+// through this one expression list, so a column is added in one place.
+const groupSummary = `fingerprint,
+    uniqExactMerge(occurrences) AS cnt,
+    minMerge(first_seen) AS first_ns,
+    maxMerge(last_seen) AS last_ns,
+    argMaxMerge(type) AS g_type,
+    argMaxMerge(message) AS g_message,
+    argMaxMerge(service) AS g_service,
+    argMaxMerge(environment) AS g_environment,
+    argMaxMerge(host) AS g_host,
+    argMaxMerge(method) AS g_method,
+    argMaxMerge(path) AS g_path,
+    argMaxMerge(route) AS g_route,
+    argMaxMerge(trace_id) AS g_trace_id`
+
+// latestState reads the newest state row of each group.
+func (e *Exporter) latestState() string {
+	return `(SELECT fingerprint, argMax(status, version) AS status, argMax(changed_ns, version) AS changed_ns
+    FROM ` + e.schema.DB + `.group_state GROUP BY fingerprint)`
+}
+
+// resolvedExpr is true for a group resolved after its last occurrence.
+const resolvedExpr = `(status = 'resolved' AND last_ns <= changed_ns)`
+
+// ListGroups returns one page of groups. Paging and ordering first pick the
+// page's fingerprints from cheap aggregates (max, min, count of rows);
+// the exact distinct counts are then merged for those fingerprints only,
+// which keeps the default list fast at millions of occurrences.
+func (e *Exporter) ListGroups(ctx context.Context, q exporter.GroupQuery) (exporter.GroupPage, error) {
+	q, err := q.Normalize()
+	if err != nil {
+		return exporter.GroupPage{}, err
+	}
+	var having []string
+	var args []any
+	add := func(cond string, a ...any) {
+		having = append(having, cond)
+		args = append(args, a...)
+	}
+	if q.Service != "" {
+		add("p_service = ?", q.Service)
+	}
+	if q.Environment != "" {
+		add("p_environment = ?", q.Environment)
+	}
+	if q.Type != "" {
+		add("p_type = ?", q.Type)
+	}
+	if !q.Since.IsZero() {
+		add("last_ns >= ?", uint64(q.Since.UnixNano()))
+	}
+	if !q.Until.IsZero() {
+		add("last_ns < ?", uint64(q.Until.UnixNano()))
+	}
+	if q.Search != "" {
+		add("(positionCaseInsensitiveUTF8(p_type, ?) > 0 OR positionCaseInsensitiveUTF8(p_message, ?) > 0 OR positionCaseInsensitiveUTF8(p_path, ?) > 0)",
+			q.Search, q.Search, q.Search)
+	}
+	// Only the fields a filter reads are merged for every group.
+	fields := []string{"fingerprint", "maxMerge(last_seen) AS last_ns", "minMerge(first_seen) AS first_ns", "countMerge(rows) AS n"}
+	for _, f := range []struct {
+		col  string
+		used bool
+	}{
+		{"service", q.Service != ""}, {"environment", q.Environment != ""},
+		{"type", q.Type != "" || q.Search != ""}, {"message", q.Search != ""}, {"path", q.Search != ""},
+	} {
+		if f.used {
+			fields = append(fields, "argMaxMerge("+f.col+") AS p_"+f.col)
+		}
+	}
+	inner := "SELECT " + strings.Join(fields, ", ") + " FROM " + e.schema.DB + ".groups GROUP BY fingerprint"
+	if len(having) > 0 {
+		inner += " HAVING " + strings.Join(having, " AND ")
+	}
+	query := "SELECT fingerprint FROM (" + inner + ")"
+	if q.Status != "" {
+		query += " ANY LEFT JOIN " + e.latestState() + " USING fingerprint"
+		if q.Status == exporter.StatusResolved {
+			query += " WHERE " + resolvedExpr
+		} else {
+			query += " WHERE NOT " + resolvedExpr
+		}
+	}
+	order := map[exporter.Sort]string{
+		exporter.SortLastSeen:  "last_ns DESC",
+		exporter.SortFirstSeen: "first_ns DESC",
+		exporter.SortCount:     "n DESC, last_ns DESC",
+	}[q.Sort]
+	query += fmt.Sprintf(" ORDER BY %s, fingerprint LIMIT %d, %d", order, (q.Page-1)*q.PageSize, q.PageSize+1)
+
+	var fps []string
+	if err := e.selectStrings(ctx, &fps, query, args...); err != nil {
+		return exporter.GroupPage{}, fmt.Errorf("clickhouse: list groups: %w", err)
+	}
+	page := exporter.GroupPage{Page: q.Page, PageSize: q.PageSize}
+	if len(fps) > q.PageSize {
+		fps, page.HasNext = fps[:q.PageSize], true
+	}
+	groups, err := e.groups(ctx, fps)
+	if err != nil {
+		return exporter.GroupPage{}, err
+	}
+	for _, fp := range fps {
+		if g, ok := groups[fp]; ok { // a group deleted between the two queries is left out
+			page.Groups = append(page.Groups, g)
+		}
+	}
+	return page, nil
+}
+
+// groups reads the full summaries and states of the given fingerprints.
+func (e *Exporter) groups(ctx context.Context, fps []string) (map[string]exporter.Group, error) {
+	out := make(map[string]exporter.Group, len(fps))
+	if len(fps) == 0 {
+		return out, nil
+	}
+	query := "SELECT " + groupSummaryColumns + ", status, changed_ns FROM (SELECT " + groupSummary +
+		" FROM " + e.schema.DB + ".groups WHERE fingerprint IN (?) GROUP BY fingerprint)" +
+		" ANY LEFT JOIN " + e.latestState() + " USING fingerprint"
+	rows, err := e.conn.Query(ctx, query, inSet(fps))
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse: read groups: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var g exporter.Group
+		var firstNs, lastNs, changedNs uint64
+		var status string
+		if err := rows.Scan(&g.Fingerprint, &g.Count, &firstNs, &lastNs, &g.Type, &g.Message, &g.Service, &g.Environment,
+			&g.Host, &g.Method, &g.Path, &g.Route, &g.TraceID, &status, &changedNs); err != nil {
+			return nil, fmt.Errorf("clickhouse: read groups: %w", err)
+		}
+		if g.Count == 0 { // every row deleted; merges not yet done
+			continue
+		}
+		g.FirstSeen, g.LastSeen = fromNanos(firstNs), fromNanos(lastNs)
+		g.Status, g.StatusChanged, g.Regressed = groupStatus(status, changedNs, lastNs)
+		out[g.Fingerprint] = g
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("clickhouse: read groups: %w", err)
+	}
+	return out, nil
+}
+
+// groupSummaryColumns names the columns of groupSummary, in order.
+const groupSummaryColumns = "fingerprint, cnt, first_ns, last_ns, g_type, g_message, g_service, g_environment, g_host, g_method, g_path, g_route, g_trace_id"
+
+// groupStatus applies the regression rule: a group resolved at T that
+// occurred after T is open again.
+func groupStatus(status string, changedNs, lastNs uint64) (exporter.Status, time.Time, bool) {
+	changed := fromNanos(changedNs)
+	switch {
+	case status == string(exporter.StatusResolved) && lastNs <= changedNs:
+		return exporter.StatusResolved, changed, false
+	case status == string(exporter.StatusResolved):
+		return exporter.StatusOpen, changed, true
+	}
+	return exporter.StatusOpen, changed, false
+}
+
+func fromNanos(ns uint64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, int64(ns)).UTC()
+}
+
+// GetGroup returns a group's summary and its latest occurrence in full.
+func (e *Exporter) GetGroup(ctx context.Context, fingerprint string) (exporter.Group, exporter.Record, error) {
+	if err := exporter.CheckFingerprint(fingerprint); err != nil {
+		return exporter.Group{}, exporter.Record{}, err
+	}
+	groups, err := e.groups(ctx, []string{fingerprint})
+	if err != nil {
+		return exporter.Group{}, exporter.Record{}, err
+	}
+	g, ok := groups[fingerprint]
+	if !ok {
+		return exporter.Group{}, exporter.Record{}, exporter.ErrNotFound
+	}
+	recs, _, err := e.ListOccurrences(ctx, fingerprint, 1, 1)
+	if err != nil {
+		return exporter.Group{}, exporter.Record{}, err
+	}
+	if len(recs) == 0 {
+		return exporter.Group{}, exporter.Record{}, exporter.ErrNotFound
+	}
+	return g, recs[0], nil
+}
+
+// ListOccurrences returns a page of a group's occurrences, newest first;
+// copies of one id that a retried insert stored twice appear once.
+func (e *Exporter) ListOccurrences(ctx context.Context, fingerprint string, page, pageSize int) ([]exporter.Record, bool, error) {
+	if err := exporter.CheckFingerprint(fingerprint); err != nil {
+		return nil, false, err
+	}
+	q, err := exporter.GroupQuery{Page: page, PageSize: pageSize}.Normalize()
+	if err != nil {
+		return nil, false, err
+	}
+	query := "SELECT " + strings.Join(occurrenceSelect, ", ") + " FROM " + e.schema.DB + ".occurrences" +
+		" WHERE fingerprint = ? ORDER BY time_ns DESC, id LIMIT 1 BY id" +
+		fmt.Sprintf(" LIMIT %d, %d", (q.Page-1)*q.PageSize, q.PageSize+1)
+	rows, err := e.conn.Query(ctx, query, fingerprint)
+	if err != nil {
+		return nil, false, fmt.Errorf("clickhouse: list occurrences: %w", err)
+	}
+	defer rows.Close()
+	var recs []exporter.Record
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return nil, false, fmt.Errorf("clickhouse: list occurrences: %w", err)
+		}
+		recs = append(recs, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("clickhouse: list occurrences: %w", err)
+	}
+	hasNext := len(recs) > q.PageSize
+	if hasNext {
+		recs = recs[:q.PageSize]
+	}
+	return recs, hasNext, nil
+}
+
+// occurrenceSelect reads a record back; it mirrors occurrenceColumns.
+var occurrenceSelect = []string{
+	"id", "fingerprint", "time_ns", "type", "message", "stacktrace", "escaped",
+	"service", "service_version", "environment", "span_name", "trace_id", "span_id",
+	"host", "method", "path", "route", "status_code",
+	"attributes.key", "attributes.value", "extras.key", "extras.value", "resource.key", "resource.value",
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanRecord(rows scanner) (exporter.Record, error) {
+	var r exporter.Record
+	var ns uint64
+	var escaped uint8
+	var status uint16
+	var tid, sid string
+	var ak, av, ek, ev, rk, rv []string
+	if err := rows.Scan(&r.ID, &r.Fingerprint, &ns, &r.Type, &r.Message, &r.Stacktrace, &escaped,
+		&r.Service, &r.ServiceVersion, &r.Environment, &r.SpanName, &tid, &sid,
+		&r.Host, &r.Method, &r.Path, &r.Route, &status, &ak, &av, &ek, &ev, &rk, &rv); err != nil {
+		return r, err
+	}
+	r.Time = fromNanos(ns)
+	r.Escaped = escaped != 0
+	r.StatusCode = int(status)
+	r.TraceID, _ = trace.TraceIDFromHex(tid)
+	r.SpanID, _ = trace.SpanIDFromHex(sid)
+	r.Attributes, r.Extras, r.Resource = keyValues(ak, av), keyValues(ek, ev), keyValues(rk, rv)
+	return r, nil
+}
+
+func keyValues(keys, values []string) []attribute.KeyValue {
+	if len(keys) == 0 {
+		return nil
+	}
+	out := make([]attribute.KeyValue, 0, len(keys))
+	for i, k := range keys {
+		if i < len(values) {
+			out = append(out, attribute.String(k, values[i]))
+		}
+	}
+	return out
+}
+
+// Resolve marks a group resolved now.
+func (e *Exporter) Resolve(ctx context.Context, fingerprint string) error {
+	return e.setState(ctx, fingerprint, exporter.StatusResolved)
+}
+
+// Reopen marks a group open now.
+func (e *Exporter) Reopen(ctx context.Context, fingerprint string) error {
+	return e.setState(ctx, fingerprint, exporter.StatusOpen)
+}
+
+func (e *Exporter) setState(ctx context.Context, fingerprint string, status exporter.Status) error {
+	if err := exporter.CheckFingerprint(fingerprint); err != nil {
+		return err
+	}
+	if ok, err := e.exists(ctx, fingerprint); err != nil {
+		return err
+	} else if !ok {
+		return exporter.ErrNotFound
+	}
+	return e.writeState(ctx, fingerprint, status)
+}
+
+// writeState appends a state row; the newest version wins at read time.
+func (e *Exporter) writeState(ctx context.Context, fingerprint string, status exporter.Status) error {
+	now := uint64(time.Now().UnixNano())
+	if e.schema.Cluster != "" {
+		// The state must be readable as soon as this returns.
+		ctx = ch.Context(ctx, ch.WithSettings(ch.Settings{"insert_distributed_sync": 1}))
+	}
+	batch, err := e.conn.PrepareBatch(ctx, "INSERT INTO "+e.schema.DB+".group_state (fingerprint, status, changed_ns, version)")
+	if err != nil {
+		return fmt.Errorf("clickhouse: set state: %w", err)
+	}
+	if err := batch.Append(fingerprint, string(status), now, now); err != nil {
+		return fmt.Errorf("clickhouse: set state: %w", err)
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("clickhouse: set state: %w", err)
+	}
+	return nil
+}
+
+func (e *Exporter) exists(ctx context.Context, fingerprint string) (bool, error) {
+	var n uint64
+	if err := e.conn.QueryRow(ctx, "SELECT count() FROM "+e.schema.DB+".groups WHERE fingerprint = ?", fingerprint).Scan(&n); err != nil {
+		return false, fmt.Errorf("clickhouse: find group: %w", err)
+	}
+	return n > 0, nil
+}
+
+// Delete removes a group: its occurrences and summary rows by mutation,
+// and its state by a fresh "open" row, so that a later occurrence starts
+// the group afresh. On a single server it waits until the mutations are
+// done (or ctx ends); in cluster mode they finish shortly after.
+func (e *Exporter) Delete(ctx context.Context, fingerprint string) error {
+	if err := exporter.CheckFingerprint(fingerprint); err != nil {
+		return err
+	}
+	if ok, err := e.exists(ctx, fingerprint); err != nil {
+		return err
+	} else if !ok {
+		return exporter.ErrNotFound
+	}
+	for _, table := range []string{"occurrences", "groups"} {
+		stmt := "ALTER TABLE " + e.schema.DB + "." + table + e.schema.Local() + e.schema.OnCluster() + " DELETE WHERE fingerprint = ?"
+		if err := e.conn.Exec(ctx, stmt, fingerprint); err != nil {
+			return fmt.Errorf("clickhouse: delete group: %w", err)
+		}
+	}
+	if err := e.writeState(ctx, fingerprint, exporter.StatusOpen); err != nil {
+		return err
+	}
+	if e.schema.Cluster != "" {
+		return nil
+	}
+	return e.waitMutations(ctx)
+}
+
+// waitMutations waits until no mutation of our tables is pending.
+func (e *Exporter) waitMutations(ctx context.Context) error {
+	for {
+		var pending uint64
+		err := e.conn.QueryRow(ctx, "SELECT count() FROM system.mutations WHERE database = ? AND is_done = 0", e.schema.DB).Scan(&pending)
+		if err != nil {
+			return fmt.Errorf("clickhouse: wait for delete: %w", err)
+		}
+		if pending == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("clickhouse: wait for delete: %w", ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// HourlyCounts counts distinct occurrences per hour over the last days.
+func (e *Exporter) HourlyCounts(ctx context.Context, fingerprints []string, days int) (map[string][]exporter.HourCount, error) {
+	if err := checkFingerprints(fingerprints); err != nil {
+		return nil, err
+	}
+	if days < 1 || days > 90 {
+		return nil, fmt.Errorf("%w: days %d: want 1 to 90", exporter.ErrInvalid, days)
+	}
+	out := make(map[string][]exporter.HourCount, len(fingerprints))
+	if len(fingerprints) == 0 {
+		return out, nil
+	}
+	since := uint32(time.Now().Add(-time.Duration(days) * 24 * time.Hour).Unix())
+	rows, err := e.conn.Query(ctx, "SELECT fingerprint, toUInt32(toStartOfHour(time)) AS hour, uniqExact(id) FROM "+e.schema.DB+".occurrences"+
+		" WHERE fingerprint IN (?) AND time >= toDateTime(?) GROUP BY fingerprint, hour ORDER BY fingerprint, hour", inSet(fingerprints), since)
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse: hourly counts: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var fp string
+		var hour uint32
+		var n uint64
+		if err := rows.Scan(&fp, &hour, &n); err != nil {
+			return nil, fmt.Errorf("clickhouse: hourly counts: %w", err)
+		}
+		out[fp] = append(out[fp], exporter.HourCount{Hour: time.Unix(int64(hour), 0).UTC(), Count: n})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("clickhouse: hourly counts: %w", err)
+	}
+	return out, nil
+}
+
+// GroupStates returns first seen, status and last status change of each
+// known fingerprint, for the e-mail policy.
+func (e *Exporter) GroupStates(ctx context.Context, fingerprints []string) (map[string]exporter.GroupState, error) {
+	if err := checkFingerprints(fingerprints); err != nil {
+		return nil, err
+	}
+	groups, err := e.groups(ctx, fingerprints)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]exporter.GroupState, len(groups))
+	for fp, g := range groups {
+		out[fp] = exporter.GroupState{FirstSeen: g.FirstSeen, Status: g.Status, StatusChanged: g.StatusChanged}
+	}
+	return out, nil
+}
+
+func checkFingerprints(fps []string) error {
+	if len(fps) > 10_000 {
+		return fmt.Errorf("%w: %d fingerprints in one call, at most 10000", exporter.ErrInvalid, len(fps))
+	}
+	var errs []error
+	for _, fp := range fps {
+		if err := exporter.CheckFingerprint(fp); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// inSet binds a list for IN (?): a plain slice would bind as an array.
+func inSet(values []string) ch.GroupSet {
+	set := ch.GroupSet{Value: make([]any, len(values))}
+	for i, v := range values {
+		set.Value[i] = v
+	}
+	return set
+}
+
+// selectStrings runs a query whose rows hold one string.
+func (e *Exporter) selectStrings(ctx context.Context, dest *[]string, query string, args ...any) error {
+	rows, err := e.conn.Query(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return err
+		}
+		*dest = append(*dest, s)
+	}
+	return rows.Err()
+}
