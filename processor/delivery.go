@@ -29,7 +29,7 @@ type sink struct {
 	attrs    metric.MeasurementOption // exporter=<type>
 
 	mu          sync.Mutex
-	queue       []exporter.Record
+	queue       recordQueue
 	stopped     bool
 	dropsToLog  int
 	lastDropLog time.Time
@@ -65,11 +65,10 @@ func (s *sink) offer(recs []exporter.Record) {
 		s.metrics.drop(len(recs), DropShutdown)
 		return
 	}
-	room := s.settings.queueSize - len(s.queue)
+	room := s.settings.queueSize - s.queue.len
 	n := min(room, len(recs))
-	s.queue = append(s.queue, recs[:n]...)
-	// Wake the worker for a full batch, or before a small queue overflows.
-	ready := len(s.queue) >= min(s.settings.batchSize, max(1, s.settings.queueSize/2))
+	s.queue.push(recs[:n])
+	ready := s.batchReady()
 	dropped := len(recs) - n
 	logNow := false
 	if dropped > 0 {
@@ -97,22 +96,17 @@ func (s *sink) offer(recs []exporter.Record) {
 	}
 }
 
+// batchReady reports whether the worker should export now: a full batch,
+// or a small queue half full. The caller holds s.mu.
+func (s *sink) batchReady() bool {
+	return s.queue.len >= min(s.settings.batchSize, max(1, s.settings.queueSize/2))
+}
+
 // take removes up to max records from the front of the queue.
 func (s *sink) take(max int) []exporter.Record {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := min(max, len(s.queue))
-	if n == 0 {
-		return nil
-	}
-	batch := make([]exporter.Record, n)
-	copy(batch, s.queue)
-	clear(s.queue[:n]) // let the records be collected
-	s.queue = s.queue[n:]
-	if len(s.queue) == 0 {
-		s.queue = nil
-	}
-	return batch
+	return s.queue.pop(max)
 }
 
 func (s *sink) run() {
@@ -150,7 +144,7 @@ func (s *sink) exportAll(ctx context.Context, fullOnly bool) {
 	for {
 		if fullOnly {
 			s.mu.Lock()
-			full := len(s.queue) >= min(s.settings.batchSize, max(1, s.settings.queueSize/2))
+			full := s.batchReady()
 			s.mu.Unlock()
 			if !full {
 				return

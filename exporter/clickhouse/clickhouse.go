@@ -176,6 +176,9 @@ func (e *Exporter) init(ctx context.Context) error {
 	return nil
 }
 
+// Database returns the database that holds the tables.
+func (e *Exporter) Database() string { return e.schema.DB }
+
 // majorVersion reads the 18 of "18.16.1".
 func majorVersion(v string) int {
 	major, _ := strconv.Atoi(strings.SplitN(v, ".", 2)[0])

@@ -80,7 +80,7 @@ func TestListGroupsFiltersSortsAndPages(t *testing.T) {
 	for i := 0; i < 21; i++ {
 		fp := fmt.Sprintf("g%02d", i)
 		at := now.Add(-time.Duration(21-i) * time.Minute) // g20 is the newest
-		for n := 0; n <= i%3; n++ {                        // counts 1, 2, 3, 1, 2, 3, …
+		for n := 0; n <= i%3; n++ {                       // counts 1, 2, 3, 1, 2, 3, …
 			recs = append(recs, record(fp, at.Add(time.Duration(n)*time.Second), func(r *exporter.Record) {
 				if i%2 == 0 {
 					r.Service = "billing"

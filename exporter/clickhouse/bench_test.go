@@ -1,0 +1,225 @@
+package clickhouse_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/errortracker/errortracker/exporter"
+	"github.com/errortracker/errortracker/exporter/clickhouse"
+	"github.com/errortracker/errortracker/internal/testenv"
+	"github.com/errortracker/errortracker/processor"
+)
+
+// stack2KB is a realistic 2 KB Go stack trace.
+var stack2KB = func() string {
+	var b strings.Builder
+	for i := 0; b.Len() < 2048; i++ {
+		fmt.Fprintf(&b, "github.com/acme/shop/orders.(*Service).step%d(...)\n\t/src/shop/orders/service.go:%d\n", i, 100+i)
+	}
+	return b.String()[:2048]
+}()
+
+// BenchmarkInsert compares the raw clickhouse-go batch insert of
+// occurrence rows with records going end to end: span.End() → processor →
+// exporter → rows countable in ClickHouse. Both report rows/s.
+func BenchmarkInsert(b *testing.B) {
+	addr := testenv.ClickHouseAddr(b)
+	b.Run("raw-clickhouse-go", func(b *testing.B) {
+		e := benchExporter(b, addr)
+		conn, err := ch.Open(&ch.Options{Addr: []string{addr}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer conn.Close()
+		db := e.Database()
+		insert := "INSERT INTO " + db + ".occurrences (id, fingerprint, time, time_ns, type, message, stacktrace, escaped, service, service_version, environment, span_name, trace_id, span_id, host, method, path, route, status_code, attributes.key, attributes.value, extras.key, extras.value, resource.key, resource.value)"
+		ctx := context.Background()
+		const batchRows = 10_000
+		keys, values := []string{"http.request.method", "url.path"}, []string{"GET", "/orders/42"}
+		b.ResetTimer()
+		batch, err := conn.PrepareBatch(ctx, insert)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := 0; i < b.N; i++ {
+			now := time.Now()
+			if err := batch.Append(strconv.Itoa(i), "fp"+strconv.Itoa(i%100), now, uint64(now.UnixNano()), "*errors.errorString",
+				"order 42 failed", stack2KB, uint8(0), "checkout", "1.0", "bench", "GET /orders/{id}", "0af7651916cd43dd8448eb211c80319c",
+				"b7ad6b7169203331", "shop.example.com", "GET", "/orders/42", "/orders/{id}", uint16(500),
+				keys, values, []string{"id"}, []string{"1234"}, []string{"service.name"}, []string{"checkout"}); err != nil {
+				b.Fatal(err)
+			}
+			if (i+1)%batchRows == 0 {
+				if err := batch.Send(); err != nil {
+					b.Fatal(err)
+				}
+				if batch, err = conn.PrepareBatch(ctx, insert); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		if err := batch.Send(); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		checkRows(b, conn, db, b.N)
+	})
+	b.Run("end-to-end", func(b *testing.B) {
+		e := benchExporter(b, addr)
+		p, err := processor.New(processor.Config{}, processor.WithExporter(e))
+		if err != nil {
+			b.Fatal(err)
+		}
+		tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(p))
+		defer tp.Shutdown(context.Background())
+		tr := tp.Tracer("bench")
+		attrs := trace.WithAttributes(
+			semconv.ExceptionType("*errors.errorString"), semconv.ExceptionMessage("order 42 failed"),
+			semconv.ExceptionStacktrace(stack2KB), attribute.String("id", "1234"))
+		spanAttrs := trace.WithAttributes(attribute.String("http.request.method", "GET"), attribute.String("url.path", "/orders/42"))
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			_, span := tr.Start(context.Background(), "GET /orders/{id}", spanAttrs)
+			span.AddEvent(semconv.ExceptionEventName, attrs)
+			span.End()
+		}
+		if err := p.ForceFlush(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		conn, err := ch.Open(&ch.Options{Addr: []string{addr}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer conn.Close()
+		checkRows(b, conn, e.Database(), b.N)
+	})
+}
+
+func benchExporter(b *testing.B, addr string) *clickhouse.Exporter {
+	b.Helper()
+	e, err := clickhouse.New(context.Background(), clickhouse.Config{Addrs: []string{addr}, Database: "bench_insert_" + strconv.FormatInt(time.Now().UnixNano(), 36)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		conn, err := ch.Open(&ch.Options{Addr: []string{addr}})
+		if err == nil {
+			_ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+e.Database())
+			conn.Close()
+		}
+		_ = e.Shutdown(context.Background())
+	})
+	return e
+}
+
+// checkRows makes sure the benchmark measured rows that really landed.
+func checkRows(b *testing.B, conn driver.Conn, db string, want int) {
+	b.Helper()
+	var n uint64
+	if err := conn.QueryRow(context.Background(), "SELECT count() FROM "+db+".occurrences").Scan(&n); err != nil {
+		b.Fatal(err)
+	}
+	if n != uint64(want) {
+		b.Fatalf("%d rows in ClickHouse, want %d", n, want)
+	}
+}
+
+// BenchmarkListGroups measures the browse page's queries over a store of
+// ERRORTRACKER_BENCH_ROWS occurrences (default 1,000,000) in 20,000 groups
+// over 30 days. The data is generated by the server once per size and kept
+// in database bench_list_<rows> for later runs. For 10 million:
+//
+//	ERRORTRACKER_BENCH_ROWS=10000000 go test -run '^$' -bench ListGroups -count 6 ./exporter/clickhouse
+func BenchmarkListGroups(b *testing.B) {
+	addr := testenv.ClickHouseAddr(b)
+	rows := 1_000_000
+	if v := os.Getenv("ERRORTRACKER_BENCH_ROWS"); v != "" {
+		var err error
+		if rows, err = strconv.Atoi(v); err != nil {
+			b.Fatal(err)
+		}
+	}
+	db := fmt.Sprintf("bench_list_%d", rows)
+	e, err := clickhouse.New(context.Background(), clickhouse.Config{Addrs: []string{addr}, Database: db, RetentionDays: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Shutdown(context.Background())
+	loadGroups(b, addr, db, rows)
+	ctx := context.Background()
+	for _, bc := range []struct {
+		name string
+		q    exporter.GroupQuery
+	}{
+		{"default", exporter.GroupQuery{}},
+		{"search", exporter.GroupQuery{Search: "timeout"}},
+		{"by-count", exporter.GroupQuery{Sort: exporter.SortCount}},
+	} {
+		b.Run(fmt.Sprintf("rows=%d/%s", rows, bc.name), func(b *testing.B) {
+			for b.Loop() {
+				page, err := e.ListGroups(ctx, bc.q)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(page.Groups) == 0 {
+					b.Fatal("no groups")
+				}
+			}
+		})
+	}
+}
+
+// loadGroups fills db.occurrences with n generated rows, unless it holds
+// them already.
+func loadGroups(b *testing.B, addr, db string, n int) {
+	b.Helper()
+	conn, err := ch.Open(&ch.Options{Addr: []string{addr}, ReadTimeout: 30 * time.Minute})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	ctx := context.Background()
+	var have uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM "+db+".occurrences").Scan(&have); err != nil {
+		b.Fatal(err)
+	}
+	if have == uint64(n) {
+		return
+	}
+	if err := conn.Exec(ctx, "TRUNCATE TABLE "+db+".occurrences"); err != nil {
+		b.Fatal(err)
+	}
+	_ = conn.Exec(ctx, "TRUNCATE TABLE "+db+".groups")
+	start := time.Now()
+	const chunk = 1_000_000
+	for off := 0; off < n; off += chunk {
+		size := min(chunk, n-off)
+		// 20,000 groups; times spread over 30 days; one group in 50 times out.
+		err := conn.Exec(ctx, fmt.Sprintf(`INSERT INTO %[1]s.occurrences (id, fingerprint, time, time_ns, type, message, stacktrace, service, environment, host, method, path, route)
+SELECT toString(number), concat('fp', toString(number %% 20000)), toDateTime(ts), ts * 1000000000,
+    concat('*app.Error', toString(number %% 37)),
+    if(number %% 50 = 0, concat('upstream timeout after ', toString(number %% 997), 'ms'), concat('order ', toString(number), ' not found')),
+    'main.handler(...)', concat('svc', toString(number %% 7)), 'prod', 'shop.example.com', 'GET',
+    concat('/orders/', toString(number %% 1000)), '/orders/{id}'
+FROM (SELECT number, toUInt64(now()) - (number * 7919 %% 2592000) AS ts FROM numbers(%[2]d, %[3]d))`, db, off, size))
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Logf("loaded %d rows in %v", n, time.Since(start).Round(time.Second))
+}

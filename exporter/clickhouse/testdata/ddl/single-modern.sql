@@ -1,0 +1,79 @@
+-- 001_occurrences
+CREATE TABLE IF NOT EXISTS errortracker.occurrences (
+    id String,
+    fingerprint String,
+    time DateTime,
+    time_ns UInt64,
+    type LowCardinality(String),
+    message String,
+    stacktrace String,
+    escaped UInt8,
+    service LowCardinality(String),
+    service_version LowCardinality(String),
+    environment LowCardinality(String),
+    span_name String,
+    trace_id String,
+    span_id String,
+    host String,
+    method LowCardinality(String),
+    path String,
+    route String,
+    status_code UInt16,
+    attributes Nested(key String, value String),
+    extras Nested(key String, value String),
+    resource Nested(key String, value String)
+) ENGINE = MergeTree()
+PARTITION BY toYYYYMMDD(time)
+ORDER BY (fingerprint, time_ns);
+
+-- 002_groups
+CREATE TABLE IF NOT EXISTS errortracker.groups (
+    day Date,
+    fingerprint String,
+    occurrences AggregateFunction(uniqExact, String),
+    rows AggregateFunction(count),
+    first_seen AggregateFunction(min, UInt64),
+    last_seen AggregateFunction(max, UInt64),
+    type AggregateFunction(argMax, String, UInt64),
+    message AggregateFunction(argMax, String, UInt64),
+    service AggregateFunction(argMax, String, UInt64),
+    environment AggregateFunction(argMax, String, UInt64),
+    host AggregateFunction(argMax, String, UInt64),
+    method AggregateFunction(argMax, String, UInt64),
+    path AggregateFunction(argMax, String, UInt64),
+    route AggregateFunction(argMax, String, UInt64),
+    trace_id AggregateFunction(argMax, String, UInt64)
+) ENGINE = AggregatingMergeTree()
+PARTITION BY toYYYYMMDD(day)
+ORDER BY fingerprint;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS errortracker.groups_mv TO errortracker.groups AS
+SELECT
+    toDate(time) AS day,
+    fingerprint,
+    uniqExactState(id) AS occurrences,
+    countState() AS rows,
+    minState(time_ns) AS first_seen,
+    maxState(time_ns) AS last_seen,
+    argMaxState(toString(type), time_ns) AS type,
+    argMaxState(message, time_ns) AS message,
+    argMaxState(toString(service), time_ns) AS service,
+    argMaxState(toString(environment), time_ns) AS environment,
+    argMaxState(host, time_ns) AS host,
+    argMaxState(toString(method), time_ns) AS method,
+    argMaxState(path, time_ns) AS path,
+    argMaxState(route, time_ns) AS route,
+    argMaxState(trace_id, time_ns) AS trace_id
+FROM errortracker.occurrences
+GROUP BY day, fingerprint;
+
+-- 003_group_state
+CREATE TABLE IF NOT EXISTS errortracker.group_state (
+    fingerprint String,
+    status String,
+    changed_ns UInt64,
+    version UInt64
+) ENGINE = ReplacingMergeTree(version)
+ORDER BY fingerprint;
+
+-- 004_distributed
