@@ -2,12 +2,14 @@ package testenv
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -127,7 +129,14 @@ func StartClickHouse(t testing.TB, c ClickHouseConfig) *ClickHouseServer {
 	}
 	s := &ClickHouseServer{Config: c}
 	s.start(t)
-	t.Cleanup(func() { s.Stop(t) })
+	t.Cleanup(func() {
+		s.Stop(t)
+		if t.Failed() { // the server's own account, before TempDir goes
+			if log, err := os.ReadFile(filepath.Join(c.Dir, "log", "server.err.log")); err == nil && len(log) > 0 {
+				t.Logf("ClickHouse on port %d logged errors (last 3000 bytes):\n%s", c.TCPPort, log[max(0, len(log)-3000):])
+			}
+		}
+	})
 	return s
 }
 
@@ -214,4 +223,77 @@ func (s *ClickHouseServer) Stop(t testing.TB) {
 		_ = s.cmd.Process.Kill()
 		<-s.exited
 	}
+}
+
+// ZooKeeperJars is the class path of Debian's zookeeper package.
+const ZooKeeperJars = "/etc/zookeeper/conf:/usr/share/java/zookeeper.jar"
+
+// StartZooKeeper starts a standalone ZooKeeper on a free loopback port
+// with its data in a temporary directory, stopped when the test ends, and
+// returns the port. ClickHouse needs it for ON CLUSTER DDL and replicated
+// tables. Without the package it skips the test, or fails it in CI.
+func StartZooKeeper(t testing.TB) int {
+	t.Helper()
+	if _, err := os.Stat("/usr/share/java/zookeeper.jar"); err != nil {
+		if InCI() {
+			t.Fatal("ZooKeeper is missing: run the tests with ./scripts/test.sh")
+		}
+		t.Skip("ZooKeeper is missing: ./scripts/test.sh installs it")
+	}
+	port := FreePort(t)
+	dir := t.TempDir()
+	out, err := os.Create(filepath.Join(dir, "zookeeper.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	cmd := exec.Command("java", "-Xmx256m", "-cp", ZooKeeperJars,
+		"-Dzookeeper.admin.enableServer=false",
+		"org.apache.zookeeper.server.ZooKeeperServerMain", strconv.Itoa(port), filepath.Join(dir, "data"))
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if zooKeeperServes(port) {
+			return port
+		}
+		select {
+		case <-exited:
+			log, _ := os.ReadFile(filepath.Join(dir, "zookeeper.log"))
+			t.Fatalf("ZooKeeper exited at start:\n%s", log)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("ZooKeeper did not listen within 60 s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// zooKeeperServes asks ZooKeeper for its state ("srvr", the one four-letter
+// command allowed by default): an open port alone is not a serving server,
+// and ClickHouse 18.16 crashes on DDL when its first session failed.
+func zooKeeperServes(port int) bool {
+	c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), time.Second)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := c.Write([]byte("srvr")); err != nil {
+		return false
+	}
+	reply, _ := io.ReadAll(c)
+	return strings.Contains(string(reply), "Mode: standalone")
 }
