@@ -13,7 +13,7 @@ import (
 // Defaults of the delivery options.
 const (
 	DefaultQueueSize     = 65536
-	DefaultBatchSize     = 512
+	DefaultBatchSize     = 10000
 	DefaultFlushInterval = time.Second
 	DefaultExportTimeout = 30 * time.Second
 )
@@ -102,7 +102,9 @@ func WithQueueSize(n int) Option {
 }
 
 // WithBatchSize sets the most records one Export call receives (default
-// DefaultBatchSize, 512). Values below 1 are ignored.
+// DefaultBatchSize, 10,000: ClickHouse inserts large batches several times
+// faster than small ones). A batch is sent when it is full or when the
+// flush interval passes, whichever comes first. Values below 1 are ignored.
 func WithBatchSize(n int) Option {
 	return optionFunc(func(s settings) settings {
 		if n > 0 {

@@ -89,6 +89,13 @@ need_go() {
 	command -v go >/dev/null || die "Go 1.26 is needed (https://go.dev/dl/)"
 }
 
+# need_zookeeper installs Debian's ZooKeeper (and a Java runtime) for the
+# cluster tests, which start their own ZooKeeper with ClickHouse shards.
+need_zookeeper() {
+	apt_install zookeeper
+	command -v java >/dev/null || die "ZooKeeper needs java, which the zookeeper package should have pulled in"
+}
+
 # need_chromium installs Debian's Chromium for the browser tests and exports
 # CHROMIUM_PATH.
 need_chromium() {

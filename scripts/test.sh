@@ -8,6 +8,7 @@ cd "$ROOT"
 
 need_go
 trap stop_services EXIT INT TERM
+need_zookeeper
 start_clickhouse test
 export ERRORTRACKER_TEST_CLICKHOUSE_ADDR=$CLICKHOUSE_TCP_ADDR
 export ERRORTRACKER_TEST_CLICKHOUSE_HTTP_ADDR=$CLICKHOUSE_HTTP_ADDR
@@ -20,6 +21,7 @@ for mod in . bench; do
 	(cd "$mod" && go vet ./...)
 done
 log "go test -race"
-go test -race -count=1 ./...
-log "benchmarks (one iteration each, as tests)"
+go test -race -count=1 -timeout 30m ./...
+log "benchmarks (one iteration each, as tests; the README gives the commands that measure)"
+ERRORTRACKER_BENCH_ROWS=100000 go test -count=1 -run '^$' -bench . -benchtime 1x -timeout 20m ./...
 (cd bench && go test -race -count=1 -run . -bench . -benchtime 1x ./...)

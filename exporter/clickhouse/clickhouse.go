@@ -325,48 +325,36 @@ func (e *Exporter) retentionLoop() {
 	}
 }
 
-// ApplyRetention drops the day partitions of occurrences and of their
-// summaries that lie wholly before now minus the retention, and returns
-// the partitions it dropped. The exporter runs it periodically; it is
-// exported for tests and for operators who want to run it now.
+// ApplyRetention drops the day partitions of occurrences, and the month
+// partitions of the distinct counts, that lie wholly before now minus the
+// retention, and returns them as table:partition. (Counts read only the
+// days within retention, so a month kept for its later days adds nothing
+// older.) The exporter runs it periodically; it is exported for tests and
+// for operators who want to run it now.
 func (e *Exporter) ApplyRetention(ctx context.Context, now time.Time) ([]string, error) {
 	if e.cfg.RetentionDays < 0 {
 		return nil, nil
 	}
-	cutoff := now.Add(-time.Duration(e.cfg.RetentionDays) * 24 * time.Hour)
-	sec := uint32(cutoff.Unix())
-	rows, err := e.conn.Query(ctx, "SELECT DISTINCT toString(toYYYYMMDD(time)) FROM "+e.schema.DB+".occurrences WHERE time < toStartOfDay(toDateTime(?))"+
-		" UNION ALL SELECT DISTINCT toString(toYYYYMMDD(day)) FROM "+e.schema.DB+".groups WHERE day < toDate(toDateTime(?))", sec, sec)
-	if err != nil {
-		return nil, fmt.Errorf("clickhouse: list old partitions: %w", err)
-	}
-	seen := map[string]bool{}
-	var partitions []string
-	for rows.Next() {
-		var p string
-		if err := rows.Scan(&p); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("clickhouse: list old partitions: %w", err)
+	sec := uint32(now.Add(-time.Duration(e.cfg.RetentionDays) * 24 * time.Hour).Unix())
+	var dropped []string
+	for _, old := range []struct{ table, query string }{
+		{"occurrences", "SELECT DISTINCT toString(toYYYYMMDD(time)) FROM " + e.schema.DB + ".occurrences WHERE time < toStartOfDay(toDateTime(?))"},
+		{"group_counts", "SELECT DISTINCT toString(toYYYYMM(day)) FROM " + e.schema.DB + ".group_counts WHERE day < toStartOfMonth(toDate(toDateTime(?)))"},
+	} {
+		var partitions []string
+		if err := e.selectStrings(ctx, &partitions, old.query, sec); err != nil {
+			return dropped, fmt.Errorf("clickhouse: list old partitions of %s: %w", old.table, err)
 		}
-		if !seen[p] {
-			seen[p] = true
-			partitions = append(partitions, p)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("clickhouse: list old partitions: %w", err)
-	}
-	for _, p := range partitions {
-		if _, err := strconv.ParseUint(p, 10, 32); err != nil || len(p) != 8 {
-			return nil, fmt.Errorf("clickhouse: unexpected partition %q", p)
-		}
-		for _, table := range []string{"occurrences", "groups"} {
-			stmt := "ALTER TABLE " + e.schema.DB + "." + table + e.schema.Local() + e.schema.OnCluster() + " DROP PARTITION " + p
-			if err := e.conn.Exec(ctx, stmt); err != nil {
-				return nil, fmt.Errorf("clickhouse: drop partition %s of %s: %w", p, table, err)
+		for _, p := range partitions {
+			if _, err := strconv.ParseUint(p, 10, 32); err != nil {
+				return dropped, fmt.Errorf("clickhouse: unexpected partition %q of %s", p, old.table)
 			}
+			stmt := "ALTER TABLE " + e.schema.DB + "." + old.table + e.schema.Local() + e.schema.OnCluster() + " DROP PARTITION " + p
+			if err := e.conn.Exec(ctx, stmt); err != nil {
+				return dropped, fmt.Errorf("clickhouse: drop partition %s of %s: %w", p, old.table, err)
+			}
+			dropped = append(dropped, old.table+":"+p)
 		}
 	}
-	return partitions, nil
+	return dropped, nil
 }

@@ -59,6 +59,15 @@ func (o schemaOptions) Local() string {
 	return "_local"
 }
 
+// ShardedTables are the tables that cluster mode splits into per-shard
+// tables and a Distributed table; none on a single server.
+func (o schemaOptions) ShardedTables() []string {
+	if o.Cluster == "" {
+		return nil
+	}
+	return []string{"occurrences", "groups", "group_counts", "group_state"}
+}
+
 // LowCardinality is the type of columns with few distinct values.
 func (o schemaOptions) LowCardinality() string {
 	if o.Modern {
@@ -161,14 +170,13 @@ func migrate(ctx context.Context, conn driver.Conn, o schemaOptions) error {
 	}
 	for rows.Next() {
 		var v uint32
-		if err := rows.Scan(&v); err != nil {
-			rows.Close()
-			return fmt.Errorf("clickhouse: read migrations: %w", err)
+		if err = rows.Scan(&v); err != nil {
+			break
 		}
 		applied[int(v)] = true
 	}
 	rows.Close()
-	if err := rows.Err(); err != nil {
+	if err = errors.Join(err, rows.Err()); err != nil {
 		return fmt.Errorf("clickhouse: read migrations: %w", err)
 	}
 	ms, err := migrations(o)

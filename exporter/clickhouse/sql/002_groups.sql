@@ -1,7 +1,5 @@
 CREATE TABLE IF NOT EXISTS {{.DB}}.groups{{.Local}}{{.OnCluster}} (
-    day Date,
     fingerprint String,
-    occurrences AggregateFunction(uniqExact, String),
     rows AggregateFunction(count),
     first_seen AggregateFunction(min, UInt64),
     last_seen AggregateFunction(max, UInt64),
@@ -15,14 +13,12 @@ CREATE TABLE IF NOT EXISTS {{.DB}}.groups{{.Local}}{{.OnCluster}} (
     route AggregateFunction(argMax, String, UInt64),
     trace_id AggregateFunction(argMax, String, UInt64)
 ) ENGINE = {{engine "AggregatingMergeTree" "groups"}}
-PARTITION BY toYYYYMMDD(day)
-ORDER BY fingerprint;
+ORDER BY fingerprint
+SETTINGS index_granularity = 256;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS {{.DB}}.groups_mv{{.OnCluster}} TO {{.DB}}.groups{{.Local}} AS
 SELECT
-    toDate(time) AS day,
     fingerprint,
-    uniqExactState(id) AS occurrences,
     countState() AS rows,
     minState(time_ns) AS first_seen,
     maxState(time_ns) AS last_seen,
@@ -35,5 +31,19 @@ SELECT
     argMaxState(path, time_ns) AS path,
     argMaxState(route, time_ns) AS route,
     argMaxState(trace_id, time_ns) AS trace_id
+FROM {{.DB}}.occurrences{{.Local}}
+GROUP BY fingerprint;
+
+CREATE TABLE IF NOT EXISTS {{.DB}}.group_counts{{.Local}}{{.OnCluster}} (
+    day Date,
+    fingerprint String,
+    occurrences AggregateFunction(uniqExact, String)
+) ENGINE = {{engine "AggregatingMergeTree" "group_counts"}}
+PARTITION BY toYYYYMM(day)
+ORDER BY (fingerprint, day)
+SETTINGS index_granularity = 256;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {{.DB}}.group_counts_mv{{.OnCluster}} TO {{.DB}}.group_counts{{.Local}} AS
+SELECT toDate(time) AS day, fingerprint, uniqExactState(id) AS occurrences
 FROM {{.DB}}.occurrences{{.Local}}
 GROUP BY day, fingerprint

@@ -1,10 +1,4 @@
-{{if .Cluster}}
-CREATE TABLE IF NOT EXISTS {{.DB}}.occurrences{{.OnCluster}} AS {{.DB}}.occurrences_local
-ENGINE = Distributed({{.Cluster}}, {{.DB}}, occurrences_local, cityHash64(fingerprint));
-
-CREATE TABLE IF NOT EXISTS {{.DB}}.groups{{.OnCluster}} AS {{.DB}}.groups_local
-ENGINE = Distributed({{.Cluster}}, {{.DB}}, groups_local, cityHash64(fingerprint));
-
-CREATE TABLE IF NOT EXISTS {{.DB}}.group_state{{.OnCluster}} AS {{.DB}}.group_state_local
-ENGINE = Distributed({{.Cluster}}, {{.DB}}, group_state_local, cityHash64(fingerprint))
+{{range $table := .ShardedTables}}
+CREATE TABLE IF NOT EXISTS {{$.DB}}.{{$table}}{{$.OnCluster}} AS {{$.DB}}.{{$table}}_local
+ENGINE = Distributed({{$.Cluster}}, {{$.DB}}, {{$table}}_local, cityHash64(fingerprint));
 {{end}}

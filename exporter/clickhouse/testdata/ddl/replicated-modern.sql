@@ -28,9 +28,7 @@ ORDER BY (fingerprint, time_ns);
 
 -- 002_groups
 CREATE TABLE IF NOT EXISTS errortracker.groups_local ON CLUSTER shards (
-    day Date,
     fingerprint String,
-    occurrences AggregateFunction(uniqExact, String),
     rows AggregateFunction(count),
     first_seen AggregateFunction(min, UInt64),
     last_seen AggregateFunction(max, UInt64),
@@ -44,14 +42,12 @@ CREATE TABLE IF NOT EXISTS errortracker.groups_local ON CLUSTER shards (
     route AggregateFunction(argMax, String, UInt64),
     trace_id AggregateFunction(argMax, String, UInt64)
 ) ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/errortracker/groups', '{replica}')
-PARTITION BY toYYYYMMDD(day)
-ORDER BY fingerprint;
+ORDER BY fingerprint
+SETTINGS index_granularity = 256;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS errortracker.groups_mv ON CLUSTER shards TO errortracker.groups_local AS
 SELECT
-    toDate(time) AS day,
     fingerprint,
-    uniqExactState(id) AS occurrences,
     countState() AS rows,
     minState(time_ns) AS first_seen,
     maxState(time_ns) AS last_seen,
@@ -64,6 +60,20 @@ SELECT
     argMaxState(path, time_ns) AS path,
     argMaxState(route, time_ns) AS route,
     argMaxState(trace_id, time_ns) AS trace_id
+FROM errortracker.occurrences_local
+GROUP BY fingerprint;
+
+CREATE TABLE IF NOT EXISTS errortracker.group_counts_local ON CLUSTER shards (
+    day Date,
+    fingerprint String,
+    occurrences AggregateFunction(uniqExact, String)
+) ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/errortracker/group_counts', '{replica}')
+PARTITION BY toYYYYMM(day)
+ORDER BY (fingerprint, day)
+SETTINGS index_granularity = 256;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS errortracker.group_counts_mv ON CLUSTER shards TO errortracker.group_counts_local AS
+SELECT toDate(time) AS day, fingerprint, uniqExactState(id) AS occurrences
 FROM errortracker.occurrences_local
 GROUP BY day, fingerprint;
 
@@ -82,6 +92,9 @@ ENGINE = Distributed(shards, errortracker, occurrences_local, cityHash64(fingerp
 
 CREATE TABLE IF NOT EXISTS errortracker.groups ON CLUSTER shards AS errortracker.groups_local
 ENGINE = Distributed(shards, errortracker, groups_local, cityHash64(fingerprint));
+
+CREATE TABLE IF NOT EXISTS errortracker.group_counts ON CLUSTER shards AS errortracker.group_counts_local
+ENGINE = Distributed(shards, errortracker, group_counts_local, cityHash64(fingerprint));
 
 CREATE TABLE IF NOT EXISTS errortracker.group_state ON CLUSTER shards AS errortracker.group_state_local
 ENGINE = Distributed(shards, errortracker, group_state_local, cityHash64(fingerprint));

@@ -28,9 +28,7 @@ ORDER BY (fingerprint, time_ns);
 
 -- 002_groups
 CREATE TABLE IF NOT EXISTS errortracker.groups (
-    day Date,
     fingerprint String,
-    occurrences AggregateFunction(uniqExact, String),
     rows AggregateFunction(count),
     first_seen AggregateFunction(min, UInt64),
     last_seen AggregateFunction(max, UInt64),
@@ -44,14 +42,12 @@ CREATE TABLE IF NOT EXISTS errortracker.groups (
     route AggregateFunction(argMax, String, UInt64),
     trace_id AggregateFunction(argMax, String, UInt64)
 ) ENGINE = AggregatingMergeTree()
-PARTITION BY toYYYYMMDD(day)
-ORDER BY fingerprint;
+ORDER BY fingerprint
+SETTINGS index_granularity = 256;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS errortracker.groups_mv TO errortracker.groups AS
 SELECT
-    toDate(time) AS day,
     fingerprint,
-    uniqExactState(id) AS occurrences,
     countState() AS rows,
     minState(time_ns) AS first_seen,
     maxState(time_ns) AS last_seen,
@@ -64,6 +60,20 @@ SELECT
     argMaxState(path, time_ns) AS path,
     argMaxState(route, time_ns) AS route,
     argMaxState(trace_id, time_ns) AS trace_id
+FROM errortracker.occurrences
+GROUP BY fingerprint;
+
+CREATE TABLE IF NOT EXISTS errortracker.group_counts (
+    day Date,
+    fingerprint String,
+    occurrences AggregateFunction(uniqExact, String)
+) ENGINE = AggregatingMergeTree()
+PARTITION BY toYYYYMM(day)
+ORDER BY (fingerprint, day)
+SETTINGS index_granularity = 256;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS errortracker.group_counts_mv TO errortracker.group_counts AS
+SELECT toDate(time) AS day, fingerprint, uniqExactState(id) AS occurrences
 FROM errortracker.occurrences
 GROUP BY day, fingerprint;
 
