@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -113,4 +112,3 @@ func mustList(t *testing.T, e *clickhouse.Exporter, q exporter.GroupQuery) expor
 	return page
 }
 
-var _ = fmt.Sprint

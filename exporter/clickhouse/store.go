@@ -342,13 +342,8 @@ func (e *Exporter) Reopen(ctx context.Context, fingerprint string) error {
 }
 
 func (e *Exporter) setState(ctx context.Context, fingerprint string, status exporter.Status) error {
-	if err := exporter.CheckFingerprint(fingerprint); err != nil {
+	if err := e.requireGroup(ctx, fingerprint); err != nil {
 		return err
-	}
-	if ok, err := e.exists(ctx, fingerprint); err != nil {
-		return err
-	} else if !ok {
-		return exporter.ErrNotFound
 	}
 	return e.writeState(ctx, fingerprint, status)
 }
@@ -373,12 +368,20 @@ func (e *Exporter) writeState(ctx context.Context, fingerprint string, status ex
 	return nil
 }
 
-func (e *Exporter) exists(ctx context.Context, fingerprint string) (bool, error) {
+// requireGroup rejects an invalid fingerprint and one the store does not
+// hold.
+func (e *Exporter) requireGroup(ctx context.Context, fingerprint string) error {
+	if err := exporter.CheckFingerprint(fingerprint); err != nil {
+		return err
+	}
 	var n uint64
 	if err := e.conn.QueryRow(ctx, "SELECT count() FROM "+e.schema.DB+".groups WHERE fingerprint = ?", fingerprint).Scan(&n); err != nil {
-		return false, fmt.Errorf("clickhouse: find group: %w", err)
+		return fmt.Errorf("clickhouse: find group: %w", err)
 	}
-	return n > 0, nil
+	if n == 0 {
+		return exporter.ErrNotFound
+	}
+	return nil
 }
 
 // Delete removes a group: its occurrences and summary rows by mutation,
@@ -386,13 +389,8 @@ func (e *Exporter) exists(ctx context.Context, fingerprint string) (bool, error)
 // the group afresh. On a single server it waits until the mutations are
 // done (or ctx ends); in cluster mode they finish shortly after.
 func (e *Exporter) Delete(ctx context.Context, fingerprint string) error {
-	if err := exporter.CheckFingerprint(fingerprint); err != nil {
+	if err := e.requireGroup(ctx, fingerprint); err != nil {
 		return err
-	}
-	if ok, err := e.exists(ctx, fingerprint); err != nil {
-		return err
-	} else if !ok {
-		return exporter.ErrNotFound
 	}
 	for _, table := range []string{"occurrences", "groups", "group_counts"} {
 		stmt := "ALTER TABLE " + e.schema.DB + "." + table + e.schema.Local() + e.schema.OnCluster() + " DELETE WHERE fingerprint = ?"
