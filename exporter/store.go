@@ -132,13 +132,18 @@ type GroupPage struct {
 	HasNext bool
 }
 
-// GroupState is what the e-mail policy needs to tell a new group and a
-// regression from a repeat, across restarts and app instances.
+// GroupState is what the e-mail policy needs to tell a new group, a
+// regression and a threshold from a repeat, across restarts and app
+// instances, comparing it with its records' own times.
 type GroupState struct {
 	// FirstSeen is the earliest occurrence the store holds; zero when the
 	// store has none (a new group).
 	FirstSeen time.Time
-	// Status and StatusChanged as in Group.
+	// Count is the number of distinct occurrences the store holds.
+	Count uint64
+	// Status is what a person last set — StatusResolved or StatusOpen —
+	// at StatusChanged; empty and zero if nobody ever did. A record later
+	// than a resolve is a regression.
 	Status        Status
 	StatusChanged time.Time
 }

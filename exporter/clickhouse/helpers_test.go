@@ -111,4 +111,3 @@ func mustList(t *testing.T, e *clickhouse.Exporter, q exporter.GroupQuery) expor
 	}
 	return page
 }
-

@@ -454,8 +454,8 @@ func (e *Exporter) HourlyCounts(ctx context.Context, fingerprints []string, days
 	return out, nil
 }
 
-// GroupStates returns first seen, status and last status change of each
-// known fingerprint, for the e-mail policy.
+// GroupStates returns, for each known fingerprint, its first seen time,
+// distinct count and the status a person last set, for the e-mail policy.
 func (e *Exporter) GroupStates(ctx context.Context, fingerprints []string) (map[string]exporter.GroupState, error) {
 	if err := checkFingerprints(fingerprints); err != nil {
 		return nil, err
@@ -466,7 +466,11 @@ func (e *Exporter) GroupStates(ctx context.Context, fingerprints []string) (map[
 	}
 	out := make(map[string]exporter.GroupState, len(groups))
 	for fp, g := range groups {
-		out[fp] = exporter.GroupState{FirstSeen: g.FirstSeen, Status: g.Status, StatusChanged: g.StatusChanged}
+		st := exporter.GroupState{FirstSeen: g.FirstSeen, Count: g.Count, Status: g.Status, StatusChanged: g.StatusChanged}
+		if g.Regressed { // resolved by a person; occurred since
+			st.Status = exporter.StatusResolved
+		}
+		out[fp] = st
 	}
 	return out, nil
 }

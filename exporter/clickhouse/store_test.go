@@ -192,10 +192,20 @@ func TestResolveReopenAndRegression(t *testing.T) {
 	}
 
 	// A new occurrence after the resolve: a regression, open again.
-	export(t, e, record("fp-r", time.Now().Add(time.Second)))
+	later := time.Now().Add(time.Second)
+	export(t, e, record("fp-r", later))
 	g, _, _ = e.GetGroup(ctx, "fp-r")
 	if g.Status != exporter.StatusOpen || !g.Regressed {
 		t.Errorf("after a new occurrence: status %s regressed %v", g.Status, g.Regressed)
+	}
+	// The mail policy sees what a person set and when, to compare with
+	// its records' times.
+	states, err = e.GroupStates(ctx, []string{"fp-r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := states["fp-r"]; st.Status != exporter.StatusResolved || !st.StatusChanged.Before(later) || st.Count != 2 {
+		t.Errorf("state after the regression = %+v", st)
 	}
 	if err := e.Resolve(ctx, "fp-r"); err != nil {
 		t.Fatal(err)
