@@ -16,18 +16,21 @@ import (
 	"github.com/errortracker/errortracker/scope"
 )
 
-// captureN records n errors, each on its own span, and returns how long the
-// slowest span.End() took.
-func captureN(tp *sdktrace.TracerProvider, n int) time.Duration {
-	var slowest time.Duration
+// captureN records n errors, each on its own span, and returns how many
+// span.End() calls took over 100 ms and how long the slowest took.
+func captureN(tp *sdktrace.TracerProvider, n int) (over100ms int, slowest time.Duration) {
 	for i := 0; i < n; i++ {
 		ctx, span := tp.Tracer("test").Start(context.Background(), "op")
 		scope.CaptureException(ctx, fmt.Errorf("failure %d", i))
 		start := time.Now()
 		span.End()
-		slowest = max(slowest, time.Since(start))
+		d := time.Since(start)
+		slowest = max(slowest, d)
+		if d > 100*time.Millisecond {
+			over100ms++
+		}
 	}
-	return slowest
+	return over100ms, slowest
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -76,10 +79,11 @@ func TestStalledExporterDelaysNoOther(t *testing.T) {
 	// Three times the queue of the stalled exporter, in steps the healthy
 	// one can keep up with.
 	for round := 1; round <= 6; round++ {
-		slowest := captureN(tp, 50)
-		// A functional bound, not a benchmark: End() must not wait for the store.
-		if slowest > 100*time.Millisecond {
-			t.Errorf("span.End() took %v with a stalled exporter", slowest)
+		// A functional bound, not a benchmark: End() must not wait for the
+		// stalled store (which never answers); a scheduler pause on a
+		// loaded machine may exceed 100 ms once, never a second.
+		if over, slowest := captureN(tp, 50); over > 1 || slowest > time.Second {
+			t.Errorf("%d span.End() calls over 100 ms with a stalled exporter, the slowest %v", over, slowest)
 		}
 		waitFor(t, "the healthy exporter", func() bool { return len(healthy.Records()) == 50*round })
 	}

@@ -52,6 +52,7 @@ func streamThroughOutage(t *testing.T, down, up func(*testenv.ClickHouseServer))
 	total := int((before + outage + after).Seconds() * rate)
 	start := time.Now()
 	var slowest time.Duration
+	overBound := 0
 	downAt, upAt := start.Add(before), start.Add(before+outage)
 	isDown := false
 	for i := 0; i < total; i++ {
@@ -72,14 +73,21 @@ func streamThroughOutage(t *testing.T, down, up func(*testenv.ClickHouseServer))
 		scope.CaptureException(ctx, fmt.Errorf("job %d failed", i))
 		t0 := time.Now()
 		span.End()
-		slowest = max(slowest, time.Since(t0))
+		d := time.Since(t0)
+		slowest = max(slowest, d)
+		if d > 100*time.Millisecond {
+			overBound++
+		}
 	}
 	if isDown {
 		up(srv)
 	}
-	// A functional check, not a benchmark: End() must not wait on the store.
-	if slowest > 100*time.Millisecond {
-		t.Errorf("the slowest span.End() took %v during the outage", slowest)
+	// A functional check, not a benchmark: End() must not wait on the
+	// store, whose calls here take a second or more when it is down. A
+	// loaded 2-core machine running -race may pause any goroutine now and
+	// then, so a few outliers over 100 ms are tolerated, none over 1 s.
+	if overBound > total/1000 || slowest > time.Second {
+		t.Errorf("%d of %d span.End() calls took over 100 ms during the outage, the slowest %v", overBound, total, slowest)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -94,8 +102,8 @@ func streamThroughOutage(t *testing.T, down, up func(*testenv.ClickHouseServer))
 	for _, g := range page.Groups {
 		stored += g.Count
 	}
-	t.Logf("%d captures in %v with a %v outage; the store counts %d in %d groups; slowest End() %v",
-		total, time.Since(start).Round(time.Millisecond), outage, stored, len(page.Groups), slowest)
+	t.Logf("%d captures in %v with a %v outage; the store counts %d in %d groups; slowest End() %v, %d over 100 ms",
+		total, time.Since(start).Round(time.Millisecond), outage, stored, len(page.Groups), slowest, overBound)
 	if stored != uint64(total) || len(page.Groups) != 1 {
 		t.Errorf("the store counts %d occurrences in %d groups, want %d in one", stored, len(page.Groups), total)
 	}
