@@ -4,9 +4,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"regexp"
-	"runtime/debug"
 	"strings"
 
+	"github.com/errortracker/errortracker/exporter"
 	"github.com/errortracker/errortracker/scope"
 )
 
@@ -27,16 +27,14 @@ const maxAppFrames = 16
 // application's own stack frames; without such frames, type and the message
 // with its variable parts replaced.
 type fingerprinter struct {
-	appPrefixes []string
-	norm        *normalizer
+	app  exporter.AppPackages
+	norm *normalizer
 }
 
 func newFingerprinter(appPackages []string) *fingerprinter {
-	f := &fingerprinter{appPrefixes: appPackages, norm: newNormalizer()}
-	if len(f.appPrefixes) == 0 {
-		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Path != "" && bi.Main.Path != "command-line-arguments" {
-			f.appPrefixes = []string{bi.Main.Path}
-		}
+	f := &fingerprinter{app: appPackages, norm: newNormalizer()}
+	if len(f.app) == 0 {
+		f.app = exporter.DefaultAppPackages()
 	}
 	return f
 }
@@ -54,79 +52,21 @@ func (f *fingerprinter) Fingerprint(service, typ, message, stack string) string 
 	frames := 0
 	if typ != scope.MessageType { // a message is identified by its text, not its call site
 		var last string
-		forEachFunction(stack, func(fn string) bool {
-			if !f.inApp(fn) || fn == last { // collapse recursion
-				return true
+		for _, fr := range exporter.Frames(stack) {
+			if !f.app.Contains(fr.Function) || fr.Function == last { // collapse recursion
+				continue
 			}
-			last = fn
-			write(fn)
-			frames++
-			return frames < maxAppFrames
-		})
+			last = fr.Function
+			write(fr.Function)
+			if frames++; frames == maxAppFrames {
+				break
+			}
+		}
 	}
 	if frames == 0 {
 		write(f.norm.Normalize(message))
 	}
 	return hex.EncodeToString(h.Sum(nil)[:16])
-}
-
-// inApp reports whether a function (package path, then name) belongs to the
-// application rather than to the runtime, the standard library, a library,
-// or this error tracker's own capture code.
-func (f *fingerprinter) inApp(fn string) bool {
-	if strings.HasPrefix(fn, "github.com/errortracker/errortracker/scope.") ||
-		strings.HasPrefix(fn, "github.com/errortracker/errortracker/processor.") {
-		return false
-	}
-	if strings.HasPrefix(fn, "main.") {
-		return true
-	}
-	if len(f.appPrefixes) > 0 {
-		for _, p := range f.appPrefixes {
-			if rest, ok := strings.CutPrefix(fn, p); ok && (strings.HasPrefix(rest, "/") || strings.HasPrefix(rest, ".") || strings.HasPrefix(rest, "_test.")) {
-				return true
-			}
-		}
-		return false
-	}
-	// No module known: anything that is not the standard library or a
-	// well-known library.
-	slash := strings.IndexByte(fn, '/')
-	if slash < 0 || !strings.Contains(fn[:slash], ".") {
-		return false
-	}
-	for _, lib := range []string{"go.opentelemetry.io/", "golang.org/x/", "google.golang.org/"} {
-		if strings.HasPrefix(fn, lib) {
-			return false
-		}
-	}
-	return true
-}
-
-// forEachFunction calls yield with the function name of each frame of a Go
-// stack trace — runtime.Stack's format, the SDK's, or package scope's — in
-// order, without arguments, until yield returns false.
-func forEachFunction(stack string, yield func(fn string) bool) {
-	for stack != "" {
-		line := stack
-		if i := strings.IndexByte(stack, '\n'); i >= 0 {
-			line, stack = stack[:i], stack[i+1:]
-		} else {
-			stack = ""
-		}
-		if line == "" || line[0] == '\t' || line[0] == ' ' ||
-			strings.HasPrefix(line, "goroutine ") || strings.HasPrefix(line, "created by ") {
-			continue
-		}
-		if strings.HasSuffix(line, ")") {
-			if i := strings.LastIndexByte(line, '('); i > 0 {
-				line = line[:i]
-			}
-		}
-		if !yield(line) {
-			return
-		}
-	}
 }
 
 // normalizer replaces the variable parts of a message by placeholders, so

@@ -1,0 +1,53 @@
+package exporter_test
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/errortracker/errortracker/exporter"
+)
+
+func TestFrames(t *testing.T) {
+	sdk := "goroutine 7 [running]:\n" +
+		"github.com/acme/shop/orders.(*Service).Place(0xc000123456, {0x1, 0x2})\n" +
+		"\t/src/shop/orders/service.go:128 +0x1d5\n" +
+		"main.main()\n" +
+		"\t/src/shop/main.go:12 +0x25\n" +
+		"created by net/http.(*Server).Serve in goroutine 1\n" +
+		"\t/usr/local/go/src/net/http/server.go:3454 +0x485\n"
+	ours := "github.com/acme/shop/orders.(*Service).Place(...)\n\t/src/shop/orders/service.go:128\n" +
+		"main.main(...)\n\t/src/shop/main.go:12\n"
+	want := []exporter.Frame{
+		{Function: "github.com/acme/shop/orders.(*Service).Place", File: "/src/shop/orders/service.go", Line: 128},
+		{Function: "main.main", File: "/src/shop/main.go", Line: 12},
+	}
+	for name, stack := range map[string]string{"sdk": sdk, "scope": ours} {
+		if got := exporter.Frames(stack); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: got %+v", name, got)
+		}
+	}
+	if got := exporter.Frames("github.com/x/y.F(0x1, 0x2, ...)"); len(got) != 1 || got[0].Function != "github.com/x/y.F" || got[0].File != "" {
+		t.Errorf("cut stack: %+v", got)
+	}
+}
+
+func TestAppPackages(t *testing.T) {
+	app := exporter.AppPackages{"github.com/acme/shop"}
+	for fn, want := range map[string]bool{
+		"github.com/acme/shop/orders.(*Service).Place":           true,
+		"github.com/acme/shop.handler":                           true,
+		"github.com/acme/shop_test.TestX":                        true,
+		"github.com/acme/shopping.F":                             false,
+		"net/http.HandlerFunc.ServeHTTP":                         false,
+		"main.main":                                              true,
+		"github.com/errortracker/errortracker/scope.Track.func1": false,
+	} {
+		if got := app.Contains(fn); got != want {
+			t.Errorf("Contains(%q) = %v, want %v", fn, got, want)
+		}
+	}
+	var none exporter.AppPackages
+	if !none.Contains("github.com/acme/lib.F") || none.Contains("runtime.gopanic") || none.Contains("go.opentelemetry.io/otel/sdk/trace.(*recordingSpan).End") {
+		t.Error("the fallback without a module")
+	}
+}
