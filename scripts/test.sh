@@ -9,6 +9,7 @@ cd "$ROOT"
 need_go
 trap stop_services EXIT INT TERM
 need_zookeeper
+need_chromium
 start_clickhouse test
 export ERRORTRACKER_TEST_CLICKHOUSE_ADDR=$CLICKHOUSE_TCP_ADDR
 export ERRORTRACKER_TEST_CLICKHOUSE_HTTP_ADDR=$CLICKHOUSE_HTTP_ADDR

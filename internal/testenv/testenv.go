@@ -45,3 +45,20 @@ func need(t testing.TB, env, service string) string {
 	t.Skipf("%s is not running (%s is unset): ./scripts/test.sh starts it", service, env)
 	return ""
 }
+
+// ChromiumPath returns the path of the Chromium binary for browser tests:
+// CHROMIUM_PATH, or Debian's /usr/bin/chromium.
+func ChromiumPath(t testing.TB) string {
+	t.Helper()
+	path := os.Getenv("CHROMIUM_PATH")
+	if path == "" {
+		path = "/usr/bin/chromium"
+	}
+	if _, err := os.Stat(path); err != nil {
+		if InCI() {
+			t.Fatalf("Chromium is missing at %s: run the tests with ./scripts/test.sh", path)
+		}
+		t.Skipf("Chromium is missing at %s: ./scripts/test.sh installs it", path)
+	}
+	return path
+}
