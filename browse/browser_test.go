@@ -136,6 +136,13 @@ func TestInBrowser(t *testing.T) {
 		t.Error("the first page links only to older errors")
 	}
 	screenshot("list.png")
+	// On a phone the table folds into lines and nothing overflows sideways.
+	run("phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(base), chromedp.WaitVisible(chromedp.CSS("table.groups")))
+	if wide, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("document.documentElement.scrollWidth > window.innerWidth + 1")); err != nil || wide {
+		t.Errorf("the list scrolls sideways on a phone (%v)", err)
+	}
+	screenshot("list-phone.png")
+	run("desktop", chromedp.EmulateViewport(1280, 900), chromedp.Navigate(base), chromedp.WaitVisible(chromedp.CSS("table.groups")))
 	run("older", chromedp.Click(chromedp.CSS("a.older")), chromedp.WaitVisible(chromedp.CSS("a.newer")))
 	if n := count("tr.group"); n != 3 {
 		t.Errorf("second page shows %d groups, want 3", n)
