@@ -26,13 +26,13 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-func mailConfig(in *inbox) smtp.Config {
+func mailConfig(in *testenv.Inbox) smtp.Config {
 	return smtp.Config{
-		Addr:          in.addr,
-		Username:      testUser,
-		Password:      testPassword,
+		Addr:          in.Addr,
+		Username:      testenv.InboxUser,
+		Password:      testenv.InboxPassword,
 		TLS:           smtp.TLSStartTLS,
-		RootCAs:       in.roots,
+		RootCAs:       in.Roots,
 		Sender:        "tracker@example.com",
 		Recipients:    []string{"ops@example.com", "dev@example.com"},
 		SubjectPrefix: "[shop]",
@@ -80,41 +80,41 @@ func captureLogin(tp *sdktrace.TracerProvider) {
 }
 
 func TestMailContentsAndMasking(t *testing.T) {
-	in := startInbox(t)
+	in := testenv.StartInbox(t)
 	mailer := newMailer(t, mailConfig(in))
 	tp := pipeline(t, processor.WithExporter(mailer))
 	captureLogin(tp)
 	if err := tp.ForceFlush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	msgs := in.waitFor(t, 1)
+	msgs := in.WaitFor(t, 1)
 	m := msgs[0]
-	if m.from != "tracker@example.com" || strings.Join(m.to, ",") != "ops@example.com,dev@example.com" {
-		t.Errorf("envelope from %q to %v", m.from, m.to)
+	if m.From != "tracker@example.com" || strings.Join(m.To, ",") != "ops@example.com,dev@example.com" {
+		t.Errorf("envelope from %q to %v", m.From, m.To)
 	}
-	if m.user != testUser || !m.withTLS {
-		t.Errorf("sent as %q, TLS %v: want AUTH over STARTTLS", m.user, m.withTLS)
+	if m.User != testenv.InboxUser || !m.WithTLS {
+		t.Errorf("sent as %q, TLS %v: want AUTH over STARTTLS", m.User, m.WithTLS)
 	}
-	if strings.Contains(string(m.data), "hunter2") {
-		t.Errorf("a secret reached the mail:\n%s", m.data)
+	if strings.Contains(string(m.Data), "hunter2") {
+		t.Errorf("a secret reached the mail:\n%s", m.Data)
 	}
-	p := parse(t, m)
+	p := testenv.ParseMail(t, m)
 	want := "[shop] [POST] shop.example.com/login *errors.errorString: login failed for bob: password=**************"
-	if p.subject != want {
-		t.Errorf("subject\n got %q\nwant %q", p.subject, want)
+	if p.Subject != want {
+		t.Errorf("subject\n got %q\nwant %q", p.Subject, want)
 	}
 	for _, h := range []string{"Date", "Message-ID", "From", "To", "MIME-Version"} {
-		if p.header.Get(h) == "" {
+		if p.Header.Get(h) == "" {
 			t.Errorf("no %s header", h)
 		}
 	}
-	if _, err := p.header.Date(); err != nil {
+	if _, err := p.Header.Date(); err != nil {
 		t.Errorf("Date: %v", err)
 	}
-	if !strings.HasSuffix(p.header.Get("Message-ID"), "@example.com>") || p.header.Get("To") != "ops@example.com, dev@example.com" {
-		t.Errorf("Message-ID %q To %q", p.header.Get("Message-ID"), p.header.Get("To"))
+	if !strings.HasSuffix(p.Header.Get("Message-ID"), "@example.com>") || p.Header.Get("To") != "ops@example.com, dev@example.com" {
+		t.Errorf("Message-ID %q To %q", p.Header.Get("Message-ID"), p.Header.Get("To"))
 	}
-	for _, part := range []struct{ name, body string }{{"text", p.text}, {"html", p.html}} {
+	for _, part := range []struct{ name, body string }{{"text", p.Text}, {"html", p.HTML}} {
 		for _, want := range []string{"login failed for bob", "user_id", "1234", "session_token", "**************",
 			"https://shop.example.com/dev/error/", "smtp_test.captureLogin", "url.query", "Occurrences"} {
 			if !strings.Contains(part.body, want) {
@@ -123,15 +123,15 @@ func TestMailContentsAndMasking(t *testing.T) {
 		}
 	}
 	if testing.Verbose() { // a sample for the documentation
-		t.Logf("subject: %s\n--- text ---\n%s\n--- html ---\n%s", p.subject, p.text, p.html)
+		t.Logf("subject: %s\n--- text ---\n%s\n--- html ---\n%s", p.Subject, p.Text, p.HTML)
 	}
-	if !strings.Contains(p.html, "<pre") || strings.Contains(p.html, "<script") {
-		t.Errorf("html part:\n%s", p.html)
+	if !strings.Contains(p.HTML, "<pre") || strings.Contains(p.HTML, "<script") {
+		t.Errorf("html part:\n%s", p.HTML)
 	}
 }
 
 func TestThreeOccurrencesOneMail(t *testing.T) {
-	in := startInbox(t)
+	in := testenv.StartInbox(t)
 	mailer := newMailer(t, mailConfig(in))
 	tp := pipeline(t, processor.WithExporter(mailer))
 	for i := 0; i < 3; i++ {
@@ -177,7 +177,7 @@ func newStore(t *testing.T) *clickhouse.Exporter {
 // The store remembers: a restarted app, or a second instance, does not
 // announce a group the store already holds.
 func TestRestartAndSecondInstanceDoNotAnnounceAgain(t *testing.T) {
-	in := startInbox(t)
+	in := testenv.StartInbox(t)
 	store := newStore(t)
 	cfg := mailConfig(in)
 	cfg.Store = store
@@ -192,7 +192,7 @@ func TestRestartAndSecondInstanceDoNotAnnounceAgain(t *testing.T) {
 	if err := first.Export(ctx, batch); err != nil {
 		t.Fatal(err)
 	}
-	in.waitFor(t, 1)
+	in.WaitFor(t, 1)
 
 	restarted := newMailer(t, cfg) // a new process: empty memory
 	batch = []exporter.Record{rec("fp-a", t0.Add(time.Second))}
@@ -211,18 +211,18 @@ func TestRestartAndSecondInstanceDoNotAnnounceAgain(t *testing.T) {
 	if err := restarted.Export(ctx, []exporter.Record{rec("fp-b", t0.Add(3*time.Second))}); err != nil {
 		t.Fatal(err)
 	}
-	msgs := in.waitFor(t, 2)
+	msgs := in.WaitFor(t, 2)
 	time.Sleep(100 * time.Millisecond)
 	if n := len(in.Messages()); n != 2 {
 		t.Fatalf("%d mails, want 2 (fp-a once, fp-b once)", n)
 	}
-	if !strings.Contains(parse(t, msgs[1]).subject, "boom fp-b") {
-		t.Errorf("second mail: %q", parse(t, msgs[1]).subject)
+	if !strings.Contains(testenv.ParseMail(t, msgs[1]).Subject, "boom fp-b") {
+		t.Errorf("second mail: %q", testenv.ParseMail(t, msgs[1]).Subject)
 	}
 }
 
 func TestRegressionMail(t *testing.T) {
-	in := startInbox(t)
+	in := testenv.StartInbox(t)
 	store := newStore(t)
 	cfg := mailConfig(in)
 	cfg.Store = store
@@ -235,7 +235,7 @@ func TestRegressionMail(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	in.waitFor(t, 1)
+	in.WaitFor(t, 1)
 	if err := store.Resolve(ctx, "fp-r"); err != nil {
 		t.Fatal(err)
 	}
@@ -243,8 +243,8 @@ func TestRegressionMail(t *testing.T) {
 	if err := mailer.Export(ctx, later); err != nil {
 		t.Fatal(err)
 	}
-	msgs := in.waitFor(t, 2)
-	if s := parse(t, msgs[1]).subject; !strings.HasPrefix(s, "[shop] [regression] [GET]") {
+	msgs := in.WaitFor(t, 2)
+	if s := testenv.ParseMail(t, msgs[1]).Subject; !strings.HasPrefix(s, "[shop] [regression] [GET]") {
 		t.Errorf("regression subject %q", s)
 	}
 	// Once per resolve.
@@ -258,7 +258,7 @@ func TestRegressionMail(t *testing.T) {
 }
 
 func TestThresholds(t *testing.T) {
-	in := startInbox(t)
+	in := testenv.StartInbox(t)
 	cfg := mailConfig(in)
 	cfg.ThresholdInterval = time.Millisecond
 	mailer := newMailer(t, cfg)
@@ -276,13 +276,13 @@ func TestThresholds(t *testing.T) {
 	send(89) // 99: nothing
 	send(1)  // 100
 	send(1)  // 101: nothing
-	msgs := in.waitFor(t, 3)
+	msgs := in.WaitFor(t, 3)
 	time.Sleep(50 * time.Millisecond)
 	if n := len(in.Messages()); n != 3 {
 		t.Fatalf("%d mails, want new + 10 + 100", n)
 	}
 	for i, want := range []string{"[shop] [GET]", "[shop] [10 occurrences]", "[shop] [100 occurrences]"} {
-		if s := parse(t, msgs[i]).subject; !strings.HasPrefix(s, want) {
+		if s := testenv.ParseMail(t, msgs[i]).Subject; !strings.HasPrefix(s, want) {
 			t.Errorf("mail %d subject %q, want it to start with %q", i, s, want)
 		}
 	}
@@ -302,7 +302,7 @@ func TestThresholds(t *testing.T) {
 }
 
 func TestDigest(t *testing.T) {
-	in := startInbox(t)
+	in := testenv.StartInbox(t)
 	cfg := mailConfig(in)
 	cfg.DigestAfter = 3
 	cfg.DigestWindow = 300 * time.Millisecond
@@ -314,14 +314,14 @@ func TestDigest(t *testing.T) {
 	if err := mailer.Export(context.Background(), batch); err != nil {
 		t.Fatal(err)
 	}
-	msgs := in.waitFor(t, 4)
+	msgs := in.WaitFor(t, 4)
 	time.Sleep(400 * time.Millisecond)
 	if n := len(in.Messages()); n != 4 {
 		t.Fatalf("%d mails, want 3 alone and 1 digest", n)
 	}
 	seen := map[string]int{}
 	for _, m := range msgs {
-		body := parse(t, m).text
+		body := testenv.ParseMail(t, m).Text
 		for i := 0; i < 8; i++ {
 			seen[fmt.Sprintf("fp-%d", i)] += strings.Count(body, fmt.Sprintf("boom fp-%d\n", i))
 		}
@@ -331,7 +331,7 @@ func TestDigest(t *testing.T) {
 			t.Errorf("%s announced %d times, want exactly once", fp, n)
 		}
 	}
-	if s := parse(t, msgs[3]).subject; s != "[shop] 5 more new errors" {
+	if s := testenv.ParseMail(t, msgs[3]).Subject; s != "[shop] 5 more new errors" {
 		t.Errorf("digest subject %q", s)
 	}
 }
@@ -345,8 +345,8 @@ func TestServerDownThenUp(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close() // nothing listens now
-	cert, roots := selfSigned(t)
-	cfg := smtp.Config{Addr: addr, TLS: smtp.TLSStartTLS, RootCAs: roots, Username: testUser, Password: testPassword,
+	cert, roots := testenv.SelfSigned(t)
+	cfg := smtp.Config{Addr: addr, TLS: smtp.TLSStartTLS, RootCAs: roots, Username: testenv.InboxUser, Password: testenv.InboxPassword,
 		Sender: "tracker@example.com", Recipients: []string{"ops@example.com"}, DialTimeout: time.Second}
 	mailer := newMailer(t, cfg)
 	tp := pipeline(t, processor.WithExporter(mailer))
@@ -360,30 +360,30 @@ func TestServerDownThenUp(t *testing.T) {
 	if err != nil {
 		t.Skipf("port taken meanwhile: %v", err)
 	}
-	in := startInboxOn(t, l, cert, roots)
-	msgs := in.waitFor(t, 1)
-	if !strings.Contains(parse(t, msgs[0]).subject, "login failed") {
-		t.Errorf("subject %q", parse(t, msgs[0]).subject)
+	in := testenv.StartInboxOn(t, l, cert, roots)
+	msgs := in.WaitFor(t, 1)
+	if !strings.Contains(testenv.ParseMail(t, msgs[0]).Subject, "login failed") {
+		t.Errorf("subject %q", testenv.ParseMail(t, msgs[0]).Subject)
 	}
 }
 
 func TestHeaderInjectionAndUTF8Subject(t *testing.T) {
-	in := startInbox(t)
+	in := testenv.StartInbox(t)
 	mailer := newMailer(t, mailConfig(in))
 	r := rec("fp-i", time.Now())
 	r.Message = "Zahlung fehlgeschlagen für Jürgen\r\nBcc: evil@example.net\r\n\r\nbody"
 	if err := mailer.Export(context.Background(), []exporter.Record{r}); err != nil {
 		t.Fatal(err)
 	}
-	m := in.waitFor(t, 1)[0]
-	p := parse(t, m)
-	if p.header.Get("Bcc") != "" || strings.Join(m.to, ",") != "ops@example.com,dev@example.com" {
-		t.Fatalf("header injected: Bcc %q, to %v", p.header.Get("Bcc"), m.to)
+	m := in.WaitFor(t, 1)[0]
+	p := testenv.ParseMail(t, m)
+	if p.Header.Get("Bcc") != "" || strings.Join(m.To, ",") != "ops@example.com,dev@example.com" {
+		t.Fatalf("header injected: Bcc %q, to %v", p.Header.Get("Bcc"), m.To)
 	}
-	if !strings.Contains(p.subject, "für Jürgen Bcc: evil@example.net body") {
-		t.Errorf("subject %q", p.subject)
+	if !strings.Contains(p.Subject, "für Jürgen Bcc: evil@example.net body") {
+		t.Errorf("subject %q", p.Subject)
 	}
-	if raw := string(m.data); !strings.Contains(raw, "Subject: =?utf-8?") {
+	if raw := string(m.Data); !strings.Contains(raw, "Subject: =?utf-8?") {
 		t.Errorf("UTF-8 subject not encoded:\n%s", raw[:strings.Index(raw, "\r\n\r\n")])
 	}
 	long := rec("fp-long", time.Now())
@@ -391,7 +391,7 @@ func TestHeaderInjectionAndUTF8Subject(t *testing.T) {
 	if err := mailer.Export(context.Background(), []exporter.Record{long}); err != nil {
 		t.Fatal(err)
 	}
-	if s := parse(t, in.waitFor(t, 2)[1]).subject; len([]rune(s)) > 200 {
+	if s := testenv.ParseMail(t, in.WaitFor(t, 2)[1]).Subject; len([]rune(s)) > 200 {
 		t.Errorf("subject of %d runes", len([]rune(s)))
 	}
 }

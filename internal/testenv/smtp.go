@@ -1,4 +1,4 @@
-package smtp_test
+package testenv
 
 import (
 	"crypto/ecdsa"
@@ -24,52 +24,74 @@ import (
 	gosmtp "github.com/emersion/go-smtp"
 )
 
-// inbox is a real SMTP server on loopback (go-smtp's own server) whose
+// Inbox is a real SMTP server on loopback (go-smtp's own server) whose
 // backend keeps what it receives. It offers STARTTLS with a certificate the
 // test made, and AUTH PLAIN only over TLS.
-type inbox struct {
-	addr  string
-	roots *x509.CertPool
+type Inbox struct {
+	Addr  string
+	Roots *x509.CertPool
 
 	srv      *gosmtp.Server
 	listener net.Listener
 
 	mu       sync.Mutex
-	messages []received
+	messages []Received
 }
 
-type received struct {
-	from    string
-	to      []string
-	data    []byte
-	user    string
-	withTLS bool
+// Received is one message as the server got it.
+type Received struct {
+	From    string
+	To      []string
+	Data    []byte
+	User    string
+	WithTLS bool
 }
 
 const (
-	testUser     = "tracker"
-	testPassword = "s3cret-smtp-pass"
+	// InboxUser and InboxPassword are the credentials the inbox accepts.
+	InboxUser     = "tracker"
+	InboxPassword = "s3cret-smtp-pass"
 )
 
-func startInbox(t *testing.T) *inbox {
+// StartInbox starts an inbox on a free loopback port, stopped when the test
+// ends.
+func StartInbox(t testing.TB) *Inbox {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cert, roots := selfSigned(t)
-	return startInboxOn(t, l, cert, roots)
+	cert, roots := SelfSigned(t)
+	return StartInboxOn(t, l, cert, roots)
 }
 
-// startInboxOn serves on l with cert: a test can hold an address and a
+// StartInboxOn serves on l with cert: a test can hold an address and a
 // certificate first and start the server later.
-func startInboxOn(t *testing.T, l net.Listener, cert tls.Certificate, roots *x509.CertPool) *inbox {
+func StartInboxOn(t testing.TB, l net.Listener, cert tls.Certificate, roots *x509.CertPool) *Inbox {
 	t.Helper()
-	in := &inbox{addr: l.Addr().String(), roots: roots, listener: l}
+	return startInbox(t, l, cert, roots, false)
+}
+
+// StartPlainInbox starts an inbox that also accepts AUTH without TLS, as a
+// local mail catcher does: for an app configured with SMTP_TLS=none.
+func StartPlainInbox(t testing.TB) *Inbox {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, roots := SelfSigned(t)
+	return startInbox(t, l, cert, roots, true)
+}
+
+func startInbox(t testing.TB, l net.Listener, cert tls.Certificate, roots *x509.CertPool, plainAuth bool) *Inbox {
+	t.Helper()
+	in := &Inbox{Addr: l.Addr().String(), Roots: roots, listener: l}
 	in.srv = gosmtp.NewServer(gosmtp.BackendFunc(func(c *gosmtp.Conn) (gosmtp.Session, error) {
 		return &session{in: in, conn: c}, nil
 	}))
 	in.srv.Domain = "localhost"
+	in.srv.AllowInsecureAuth = plainAuth
 	in.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
 	in.srv.ReadTimeout, in.srv.WriteTimeout = 10*time.Second, 10*time.Second
 	go func() { _ = in.srv.Serve(l) }()
@@ -77,14 +99,15 @@ func startInboxOn(t *testing.T, l net.Listener, cert tls.Certificate, roots *x50
 	return in
 }
 
-func (in *inbox) Messages() []received {
+// Messages returns what the inbox received so far.
+func (in *Inbox) Messages() []Received {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	return append([]received(nil), in.messages...)
+	return append([]Received(nil), in.messages...)
 }
 
-// waitFor waits until the inbox holds n messages.
-func (in *inbox) waitFor(t *testing.T, n int) []received {
+// WaitFor waits until the inbox holds n messages.
+func (in *Inbox) WaitFor(t testing.TB, n int) []Received {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -100,17 +123,17 @@ func (in *inbox) waitFor(t *testing.T, n int) []received {
 }
 
 type session struct {
-	in   *inbox
+	in   *Inbox
 	conn *gosmtp.Conn
 	user string
-	msg  received
+	msg  Received
 }
 
 func (s *session) AuthMechanisms() []string { return []string{sasl.Plain} }
 
 func (s *session) Auth(mech string) (sasl.Server, error) {
 	return sasl.NewPlainServer(func(identity, user, pass string) error {
-		if user != testUser || pass != testPassword {
+		if user != InboxUser || pass != InboxPassword {
 			return errors.New("invalid credentials")
 		}
 		s.user = user
@@ -123,12 +146,12 @@ func (s *session) Mail(from string, _ *gosmtp.MailOptions) error {
 		return &gosmtp.SMTPError{Code: 530, Message: "authentication required"}
 	}
 	_, tlsOn := s.conn.TLSConnectionState()
-	s.msg = received{from: from, user: s.user, withTLS: tlsOn}
+	s.msg = Received{From: from, User: s.user, WithTLS: tlsOn}
 	return nil
 }
 
 func (s *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
-	s.msg.to = append(s.msg.to, to)
+	s.msg.To = append(s.msg.To, to)
 	return nil
 }
 
@@ -137,18 +160,18 @@ func (s *session) Data(r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	s.msg.data = b
+	s.msg.Data = b
 	s.in.mu.Lock()
 	s.in.messages = append(s.in.messages, s.msg)
 	s.in.mu.Unlock()
 	return nil
 }
 
-func (s *session) Reset()        { s.msg = received{} }
+func (s *session) Reset()        { s.msg = Received{} }
 func (s *session) Logout() error { return nil }
 
-// selfSigned makes a certificate for 127.0.0.1 and the pool that trusts it.
-func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
+// SelfSigned makes a certificate for 127.0.0.1 and the pool that trusts it.
+func SelfSigned(t testing.TB) (tls.Certificate, *x509.CertPool) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -177,22 +200,24 @@ func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
 }
 
-// parsed is a received message taken apart.
-type parsed struct {
-	header  mail.Header
-	subject string
-	text    string
-	html    string
+// ParsedMail is a received message taken apart.
+type ParsedMail struct {
+	Header  mail.Header
+	Subject string
+	Text    string
+	HTML    string
 }
 
-func parse(t *testing.T, r received) parsed {
+// ParseMail takes a message apart: headers, decoded subject, and the text
+// and HTML parts with CRLF folded to LF.
+func ParseMail(t testing.TB, r Received) ParsedMail {
 	t.Helper()
-	m, err := mail.ReadMessage(strings.NewReader(string(r.data)))
+	m, err := mail.ReadMessage(strings.NewReader(string(r.Data)))
 	if err != nil {
-		t.Fatalf("not a mail: %v\n%s", err, r.data)
+		t.Fatalf("not a mail: %v\n%s", err, r.Data)
 	}
-	p := parsed{header: m.Header}
-	if p.subject, err = new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject")); err != nil {
+	p := ParsedMail{Header: m.Header}
+	if p.Subject, err = new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject")); err != nil {
 		t.Fatal(err)
 	}
 	_, params, err := mime.ParseMediaType(m.Header.Get("Content-Type"))
@@ -219,9 +244,9 @@ func parse(t *testing.T, r received) parsed {
 		}
 		switch {
 		case strings.HasPrefix(part.Header.Get("Content-Type"), "text/plain"):
-			p.text = strings.ReplaceAll(string(body), "\r\n", "\n")
+			p.Text = strings.ReplaceAll(string(body), "\r\n", "\n")
 		case strings.HasPrefix(part.Header.Get("Content-Type"), "text/html"):
-			p.html = strings.ReplaceAll(string(body), "\r\n", "\n")
+			p.HTML = strings.ReplaceAll(string(body), "\r\n", "\n")
 		}
 	}
 	return p
