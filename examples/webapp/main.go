@@ -1,0 +1,175 @@
+// Command webapp is the Go twin of the Python error-tracker's Flask
+// example: a net/http app wrapped with otelhttp and scope.Middleware whose
+// errors go to ClickHouse, to e-mail, and to the browse pages. It is
+// configured only by the environment:
+//
+//	APP_ERROR_*                      the tracker's settings (see the README)
+//	ADDR                             listen address (127.0.0.1:8080)
+//	CLICKHOUSE_ADDR                  ClickHouse native protocol (127.0.0.1:9000)
+//	CLICKHOUSE_DATABASE              database (errortracker)
+//	SMTP_ADDR                        mail server; unset: no mail
+//	SMTP_USERNAME, SMTP_PASSWORD     mail credentials
+//	SMTP_TLS                         none, starttls or tls (none on loopback, else starttls)
+//	APP_ERROR_BROWSE_USER, _PASSWORD basic auth for the pages; unset: 401
+//	OTEL_EXPORTER_OTLP_ENDPOINT      also send the masked spans over OTLP/HTTP
+//	OTEL_SERVICE_NAME                service name (webapp)
+//
+// A configuration mistake stops it with one line on standard error.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+
+	"github.com/errortracker/errortracker/browse"
+	"github.com/errortracker/errortracker/exporter/clickhouse"
+	"github.com/errortracker/errortracker/exporter/smtp"
+	"github.com/errortracker/errortracker/processor"
+	"github.com/errortracker/errortracker/scope"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "webapp:", err)
+		os.Exit(1)
+	}
+}
+
+func env(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func run(ctx context.Context) error {
+	cfg, err := processor.ConfigFromEnv()
+	if err != nil {
+		return fmt.Errorf("configuration: %w", oneLine(err))
+	}
+	addr := env("ADDR", "127.0.0.1:8080")
+
+	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	store, err := clickhouse.New(startCtx, clickhouse.Config{
+		Addrs:    []string{env("CLICKHOUSE_ADDR", "127.0.0.1:9000")},
+		Database: env("CLICKHOUSE_DATABASE", "errortracker"),
+	})
+	if err != nil {
+		return oneLine(err)
+	}
+
+	opts := []processor.Option{processor.WithExporter(store)}
+	if mailOpt, err := mailOption(cfg, addr, store); err != nil {
+		return fmt.Errorf("mail: %w", oneLine(err))
+	} else if mailOpt != nil {
+		opts = append(opts, mailOpt)
+	}
+	if os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" {
+		otlp, err := otlptracehttp.New(startCtx) // reads the OTEL_EXPORTER_OTLP_* variables
+		if err != nil {
+			return fmt.Errorf("OTLP exporter: %w", err)
+		}
+		opts = append(opts, processor.WithNext(sdktrace.NewBatchSpanProcessor(otlp, sdktrace.WithBatchTimeout(time.Second))))
+	}
+	p, err := processor.New(cfg, opts...)
+	if err != nil {
+		return oneLine(err)
+	}
+	res := resource.Default() // honours OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES
+	if os.Getenv("OTEL_SERVICE_NAME") == "" {
+		if res, err = resource.Merge(res, resource.NewSchemaless(semconv.ServiceName("webapp"))); err != nil {
+			return err
+		}
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(p), sdktrace.WithResource(res))
+
+	var authorize func(*http.Request) bool
+	if u, pw := os.Getenv("APP_ERROR_BROWSE_USER"), os.Getenv("APP_ERROR_BROWSE_PASSWORD"); u != "" && pw != "" {
+		authorize = browse.BasicAuth(u, pw)
+	}
+	pages, err := browse.New(store, browse.Config{URLPrefix: cfg.URLPrefix, Authorize: authorize, Secret: os.Getenv("APP_ERROR_BROWSE_SECRET")})
+	if err != nil {
+		return err
+	}
+
+	mux := http.NewServeMux()
+	routes(mux)
+	mux.Handle(cfg.URLPrefix+"/", pages)
+	mux.Handle(cfg.URLPrefix, pages)
+	app := otelhttp.NewHandler(scope.NewMiddleware(scope.WithTracerProvider(tp))(mux), "webapp",
+		otelhttp.WithTracerProvider(tp),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + r.URL.Path }))
+
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: app, ReadHeaderTimeout: 10 * time.Second}
+	slog.Info("webapp listening", "url", "http://"+l.Addr().String()+"/", "errors", "http://"+l.Addr().String()+cfg.URLPrefix+"/")
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutCtx, cancelShut := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancelShut()
+	return errors.Join(srv.Shutdown(shutCtx), tp.Shutdown(shutCtx))
+}
+
+// mailOption attaches the mail exporter when APP_ERROR_SEND_NOTIFICATION is
+// on; it needs SMTP_ADDR then.
+func mailOption(cfg processor.Config, addr string, store *clickhouse.Exporter) (processor.Option, error) {
+	if !cfg.SendNotification {
+		return nil, nil
+	}
+	smtpAddr := os.Getenv("SMTP_ADDR")
+	if smtpAddr == "" {
+		return nil, errors.New("APP_ERROR_SEND_NOTIFICATION is on but SMTP_ADDR is not set")
+	}
+	tlsMode := smtp.TLSStartTLS
+	if host, _, _ := net.SplitHostPort(smtpAddr); host == "127.0.0.1" || host == "localhost" || host == "::1" {
+		tlsMode = smtp.TLSNone
+	}
+	if v := os.Getenv("SMTP_TLS"); v != "" {
+		if err := tlsMode.UnmarshalText([]byte(v)); err != nil {
+			return nil, fmt.Errorf("SMTP_TLS: %w", err)
+		}
+	}
+	opt, _, err := smtp.ProcessorOption(cfg, smtp.Config{
+		Addr: smtpAddr, Username: os.Getenv("SMTP_USERNAME"), Password: os.Getenv("SMTP_PASSWORD"), TLS: tlsMode,
+		BaseURL: "http://" + addr + cfg.URLPrefix, Store: store,
+	})
+	return opt, err
+}
+
+// oneLine keeps a joined error on one line, for the one line of output.
+func oneLine(err error) error {
+	var b []byte
+	for _, c := range []byte(err.Error()) {
+		if c == '\n' {
+			b = append(b, ';', ' ')
+			continue
+		}
+		b = append(b, c)
+	}
+	return errors.New(string(b))
+}
