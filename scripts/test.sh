@@ -17,12 +17,14 @@ export ERRORTRACKER_TEST_CLICKHOUSE_HTTP_ADDR=$CLICKHOUSE_HTTP_ADDR
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.build/*'))
 [ -z "$unformatted" ] || die "gofmt would change: $unformatted"
 
-for mod in . bench; do
+for mod in . bench otelcol-config/validate; do
 	log "go vet ($mod)"
 	(cd "$mod" && go vet ./...)
 done
 log "go test -race"
 go test -race -count=1 -timeout 30m ./...
+log "go test -race (the Collector configuration, a module of its own)"
+(cd otelcol-config/validate && go test -race -count=1 -timeout 20m ./...)
 log "benchmarks (one iteration each, as tests; the README gives the commands that measure)"
 ERRORTRACKER_BENCH_ROWS=100000 go test -count=1 -run '^$' -bench . -benchtime 1x -timeout 20m ./...
 (cd bench && go test -race -count=1 -run . -bench . -benchtime 1x ./...)
