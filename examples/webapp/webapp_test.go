@@ -57,10 +57,7 @@ func TestWebapp(t *testing.T) {
 	otlp := httptest.NewServer(sink)
 	defer otlp.Close()
 
-	bin := filepath.Join(t.TempDir(), "webapp")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := build(t)
 	db := fmt.Sprintf("t_webapp_%d", time.Now().UnixNano())
 	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	cmd := exec.Command(bin)
@@ -270,4 +267,35 @@ func clickhouseDump(t *testing.T, httpAddr, table string) string {
 		t.Fatalf("dump %s: %s", table, b)
 	}
 	return string(b)
+}
+
+// build compiles the example into a temporary directory.
+func build(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "webapp")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestConfigurationMistakeIsOneLine: a bad setting stops the app with one
+// clear line and a failure status, not a stack trace.
+func TestConfigurationMistakeIsOneLine(t *testing.T) {
+	bin := build(t)
+	for _, tc := range []struct {
+		env  []string
+		want string
+	}{
+		{[]string{"APP_ERROR_RECIPIENT_EMAIL=ops@example.com", "APP_ERROR_SEND_NOTIFICATION=maybe"}, "APP_ERROR_EMAIL_SENDER"},
+		{[]string{"APP_ERROR_URL_PREFIX=dev/error"}, "must start with /"},
+	} {
+		cmd := exec.Command(bin)
+		cmd.Env = append(os.Environ(), tc.env...)
+		out, err := cmd.CombinedOutput()
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		if err == nil || len(lines) != 1 || !strings.HasPrefix(lines[0], "webapp: configuration: ") || !strings.Contains(lines[0], tc.want) {
+			t.Errorf("%v: exit %v, output:\n%s", tc.env, err, out)
+		}
+	}
 }
