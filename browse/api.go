@@ -102,14 +102,8 @@ func toKVs(kvs []attribute.KeyValue) []apiKV {
 }
 
 func (h *handler) apiList(w http.ResponseWriter, r *http.Request) {
-	q, err := parseGroupQuery(r.URL.Query(), h.cfg.PageSize)
-	if err != nil {
-		h.fail(w, r, http.StatusBadRequest, err)
-		return
-	}
-	page, err := h.store.ListGroups(r.Context(), q)
-	if err != nil {
-		h.failStore(w, r, err)
+	_, page, ok := h.listGroups(w, r)
+	if !ok {
 		return
 	}
 	groups := make([]apiGroup, len(page.Groups))
@@ -149,14 +143,9 @@ func (h *handler) apiOccurrences(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) apiAction(w http.ResponseWriter, r *http.Request) {
-	fp := r.PathValue("fingerprint")
-	var err error
-	switch act := r.PathValue("action"); act {
-	case "resolve":
-		err = h.store.Resolve(r.Context(), fp)
-	case "reopen":
-		err = h.store.Reopen(r.Context(), fp)
-	default:
+	act := r.PathValue("action")
+	known, err := h.changeState(r, act, r.PathValue("fingerprint"))
+	if !known {
 		h.fail(w, r, http.StatusNotFound, fmt.Errorf("no action %q: want resolve or reopen", act))
 		return
 	}

@@ -43,15 +43,37 @@ type sortLink struct {
 	Current bool
 }
 
-func (h *handler) list(w http.ResponseWriter, r *http.Request) {
+// listGroups reads the page of groups the request's parameters ask for;
+// on failure it has answered and reports false.
+func (h *handler) listGroups(w http.ResponseWriter, r *http.Request) (exporter.GroupQuery, exporter.GroupPage, bool) {
 	q, err := parseGroupQuery(r.URL.Query(), h.cfg.PageSize)
 	if err != nil {
 		h.fail(w, r, http.StatusBadRequest, err)
-		return
+		return q, exporter.GroupPage{}, false
 	}
 	page, err := h.store.ListGroups(r.Context(), q)
 	if err != nil {
 		h.failStore(w, r, err)
+		return q, page, false
+	}
+	return q, page, true
+}
+
+// changeState applies a state action to a group; ok is false for an
+// action that does not exist.
+func (h *handler) changeState(r *http.Request, action, fingerprint string) (ok bool, err error) {
+	switch action {
+	case "resolve":
+		return true, h.store.Resolve(r.Context(), fingerprint)
+	case "reopen":
+		return true, h.store.Reopen(r.Context(), fingerprint)
+	}
+	return false, nil
+}
+
+func (h *handler) list(w http.ResponseWriter, r *http.Request) {
+	q, page, ok := h.listGroups(w, r)
+	if !ok {
 		return
 	}
 	fps := make([]string, len(page.Groups))
@@ -220,16 +242,12 @@ func (h *handler) action(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	back := h.cfg.URLPrefix + "/" + url.PathEscape(fp)
-	var err error
-	switch act {
-	case "resolve":
-		err = h.store.Resolve(r.Context(), fp)
-	case "reopen":
-		err = h.store.Reopen(r.Context(), fp)
-	case "delete":
-		err = h.store.Delete(r.Context(), fp)
+	known, err := h.changeState(r, act, fp)
+	if !known && act == "delete" {
+		known, err = true, h.store.Delete(r.Context(), fp)
 		back = h.cfg.URLPrefix + "/"
-	default:
+	}
+	if !known {
 		h.fail(w, r, http.StatusNotFound, fmt.Errorf("no action %q", act))
 		return
 	}
