@@ -147,3 +147,37 @@ func (noopTransport) FlushWithContext(context.Context) bool { return true }
 func (noopTransport) Configure(sentry.ClientOptions)        {}
 func (noopTransport) SendEvent(*sentry.Event)               {}
 func (noopTransport) Close()                                {}
+
+// BenchmarkSampler measures what processor.Sampler costs: with a 1% ratio
+// sampler, a request of two spans is cheap when 99% of spans do not record;
+// recording every span so that no error is lost costs the difference.
+func BenchmarkSampler(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		wrap bool
+	}{{"ratio-1%", false}, {"ratio-1%/record-everything", true}} {
+		b.Run(bc.name, func(b *testing.B) {
+			p, err := processor.New(processor.Config{}, processor.WithNext(sdktrace.NewSimpleSpanProcessor(discard{})),
+				processor.WithExporter(discardRecords{}))
+			if err != nil {
+				b.Fatal(err)
+			}
+			sampler := sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.01))
+			if bc.wrap {
+				sampler = processor.Sampler(sampler)
+			}
+			tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sampler), sdktrace.WithSpanProcessor(p))
+			b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+			tr := tp.Tracer("bench")
+			attrs := trace.WithAttributes(spanAttrs(false)...)
+			runtime.GC()
+			b.ReportAllocs()
+			for b.Loop() {
+				ctx, span := tr.Start(context.Background(), "GET /api/v1/orders/{id}", attrs)
+				_, child := tr.Start(ctx, "SELECT orders", attrs)
+				child.End()
+				span.End()
+			}
+		})
+	}
+}
