@@ -28,8 +28,10 @@ const tracerName = "github.com/errortracker/errortracker/scope"
 // error in a %w or errors.Join chain that is not a mere wrapper, the stack
 // is the caller's whole stack, and extras are added to the event. With no
 // recording span in ctx it starts and ends a short span, so the error is
-// recorded outside a request too. It never blocks and does nothing for a nil
-// error.
+// recorded outside a request too; that span comes from the provider of the
+// scope in ctx (WithTracerProvider) or else from otel.GetTracerProvider(),
+// so register the provider globally or open a scope with it. It never
+// blocks and does nothing for a nil error.
 func CaptureException(ctx context.Context, err error, extras ...attribute.KeyValue) {
 	if err == nil {
 		return
