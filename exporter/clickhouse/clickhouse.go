@@ -3,13 +3,10 @@ package clickhouse
 import (
 	"context"
 	"crypto/tls"
-	sqldriver "database/sql/driver"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -238,15 +235,6 @@ func classify(err error) error {
 		return exporter.Permanent(err)
 	}
 	return err
-}
-
-// IsUnavailable reports whether err means the server could not be reached
-// or did not answer in time: a hung server gives a context deadline on a
-// pooled connection but an i/o timeout on a new one.
-func IsUnavailable(err error) bool {
-	var netErr net.Error
-	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) ||
-		errors.As(err, &netErr) || errors.Is(err, sqldriver.ErrBadConn) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 func pairs(kvs []attribute.KeyValue) (keys, values []string) {
