@@ -228,11 +228,10 @@ func (p *Processor) mask(s sdktrace.ReadOnlySpan) (sdktrace.ReadOnlySpan, []expo
 			if resAttrs == nil && res != nil {
 				resAttrs = res.Attributes()
 			}
-			sc = newSpanContext(s, attrs, resAttrs)
+			sc = newSpanContext(s.Name(), s.SpanContext(), attrs, resAttrs)
 		}
-		rec := sc.newRecord(events[i])
-		if rec.Fingerprint == "" {
-			rec.Fingerprint = p.fp.Fingerprint(rec.Service, rec.Type, rec.Message, rec.Stacktrace)
+		rec := sc.newRecord(events[i].Time, events[i].Attributes)
+		if p.fingerprint(&rec) {
 			ev := events[i]
 			ev.Attributes = append(append(make([]attribute.KeyValue, 0, len(ev.Attributes)+1), ev.Attributes...),
 				attribute.String(FingerprintKey, rec.Fingerprint))
@@ -248,6 +247,16 @@ func (p *Processor) mask(s sdktrace.ReadOnlySpan) (sdktrace.ReadOnlySpan, []expo
 		return s, nil
 	}
 	return &maskedSpan{ReadOnlySpan: s, attrs: attrs, events: events, links: links, status: status, resource: res}, records
+}
+
+// fingerprint sets the record's fingerprint unless the caller set one, and
+// reports whether it did.
+func (p *Processor) fingerprint(r *exporter.Record) bool {
+	if r.Fingerprint != "" {
+		return false
+	}
+	r.Fingerprint = p.fp.Fingerprint(r.Service, r.Type, r.Message, r.Stacktrace)
+	return true
 }
 
 // maskResource returns the masked resource, its attributes, and how many

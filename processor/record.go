@@ -5,48 +5,54 @@ import (
 	"encoding/hex"
 	"strings"
 
+	"time"
+
 	"go.opentelemetry.io/otel/attribute"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/errortracker/errortracker/exporter"
 	"github.com/errortracker/errortracker/scope"
 )
 
-// spanContext is what a record takes from its span, read once per span.
+// spanContext is what a record takes from the span (or log record) it
+// came from, read once per span.
 type spanContext struct {
-	span     sdktrace.ReadOnlySpan
+	name     string
+	traceID  trace.TraceID
+	spanID   trace.SpanID
 	attrs    []attribute.KeyValue // masked, without extras
 	extras   []attribute.KeyValue // masked, ExtraPrefix removed
 	resource []attribute.KeyValue // masked
 }
 
-func newSpanContext(s sdktrace.ReadOnlySpan, attrs, resource []attribute.KeyValue) *spanContext {
-	sc := &spanContext{span: s, resource: resource}
+func newSpanContext(name string, sc trace.SpanContext, attrs, resource []attribute.KeyValue) *spanContext {
+	c := &spanContext{name: name, traceID: sc.TraceID(), spanID: sc.SpanID(), resource: resource}
 	for _, kv := range attrs {
 		if k, ok := strings.CutPrefix(string(kv.Key), scope.ExtraPrefix); ok {
-			sc.extras = setKV(sc.extras, attribute.KeyValue{Key: attribute.Key(k), Value: kv.Value})
+			c.extras = setKV(c.extras, attribute.KeyValue{Key: attribute.Key(k), Value: kv.Value})
 			continue
 		}
-		sc.attrs = append(sc.attrs, kv)
+		c.attrs = append(c.attrs, kv)
 	}
-	return sc
+	return c
 }
 
-// newRecord builds the record of one masked exception event.
-func (sc *spanContext) newRecord(ev sdktrace.Event) exporter.Record {
+// newRecord builds the record of one masked exception: the attributes of
+// an exception span event, or of a log record.
+func (sc *spanContext) newRecord(at time.Time, eventAttrs []attribute.KeyValue) exporter.Record {
 	r := exporter.Record{
 		ID:         newID(),
-		Time:       ev.Time,
-		SpanName:   sc.span.Name(),
-		TraceID:    sc.span.SpanContext().TraceID(),
-		SpanID:     sc.span.SpanContext().SpanID(),
+		Time:       at,
+		SpanName:   sc.name,
+		TraceID:    sc.traceID,
+		SpanID:     sc.spanID,
 		Attributes: sc.attrs,
 		Resource:   sc.resource,
 		Extras:     append([]attribute.KeyValue(nil), sc.extras...),
 	}
 	// Event attribute keys are not de-duplicated by the SDK: the last wins.
-	for _, kv := range ev.Attributes {
+	for _, kv := range eventAttrs {
 		switch kv.Key {
 		case semconv.ExceptionTypeKey:
 			r.Type = kv.Value.Emit()

@@ -1,0 +1,124 @@
+package processor
+
+import (
+	"context"
+	"errors"
+
+	"go.opentelemetry.io/otel/attribute"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/errortracker/errortracker/exporter"
+)
+
+// LogProcessor returns an sdk/log processor that does for log records what
+// p does for spans — semantic conventions now recommend recording
+// exceptions as log records. Register it instead of the processors it wraps:
+//
+//	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(p.LogProcessor(sdklog.NewBatchProcessor(otlpLogs))))
+//
+// It masks every attribute and a string body in place, before the wrapped
+// processors see the record (the SDK's processors copy it when they keep
+// it), and turns a record that carries exception.type or exception.message
+// into an exporter.Record with the same fingerprint as a span event with the
+// same type, message and stack: both land in one group. The record's other
+// attributes become the record's extras; a record with no message takes its
+// body. It shares p's queues, exporters and Shutdown.
+//
+// The slog bridge (go.opentelemetry.io/contrib/bridges/otelslog) carries
+// what the slog call gives it: log exception.type, exception.message and,
+// for a stack, exception.stacktrace as attributes; an error passed as a
+// plain attribute arrives as its text only.
+func (p *Processor) LogProcessor(next ...sdklog.Processor) sdklog.Processor {
+	return &logProcessor{p: p, next: next}
+}
+
+type logProcessor struct {
+	p    *Processor
+	next []sdklog.Processor
+}
+
+var _ sdklog.Processor = (*logProcessor)(nil)
+
+// Enabled is true: an exception must reach the tracker even when the wrapped
+// processors would not keep the record.
+func (l *logProcessor) Enabled(context.Context, sdklog.EnabledParameters) bool { return true }
+
+// OnEmit masks the record, queues its exception, and hands it on. It never
+// blocks on I/O.
+func (l *logProcessor) OnEmit(ctx context.Context, r *sdklog.Record) error {
+	if l.p.stopped.Load() {
+		return nil
+	}
+	attrs := make([]attribute.KeyValue, 0, r.AttributesLen())
+	r.WalkAttributes(func(kv attribute.KeyValue) bool {
+		attrs = append(attrs, kv)
+		return true
+	})
+	masked, n := l.p.masker.Attributes(attrs)
+	if n > 0 {
+		r.SetAttributes(masked...)
+	}
+	body := r.Body()
+	if body.Type() == attribute.STRING {
+		if s, changed := l.p.masker.String(body.AsString()); changed {
+			body = attribute.StringValue(s)
+			r.SetBody(body)
+			n++
+		}
+	}
+	if isException(masked) {
+		_, resAttrs, nRes := l.p.maskResource(r.Resource())
+		n += nRes
+		sc := newSpanContext("", trace.NewSpanContext(trace.SpanContextConfig{TraceID: r.TraceID(), SpanID: r.SpanID()}), nil, resAttrs)
+		at := r.Timestamp()
+		if at.IsZero() {
+			at = r.ObservedTimestamp()
+		}
+		rec := sc.newRecord(at, masked)
+		if rec.Message == "" && body.Type() == attribute.STRING {
+			rec.Message = body.AsString()
+		}
+		if l.p.fingerprint(&rec) {
+			r.AddAttributes(attribute.String(FingerprintKey, rec.Fingerprint))
+		}
+		l.p.deliver([]exporter.Record{rec})
+	}
+	if n > 0 {
+		l.p.metrics.masked.Add(ctx, int64(n))
+	}
+	var errs []error
+	for _, next := range l.next {
+		errs = append(errs, next.OnEmit(ctx, r))
+	}
+	return errors.Join(errs...)
+}
+
+func isException(attrs []attribute.KeyValue) bool {
+	for _, kv := range attrs {
+		if kv.Key == semconv.ExceptionTypeKey || kv.Key == semconv.ExceptionMessageKey {
+			return true
+		}
+	}
+	return false
+}
+
+// Shutdown shuts the wrapped processors down; the tracker's queues belong
+// to the span processor, whose Shutdown drains them.
+func (l *logProcessor) Shutdown(ctx context.Context) error {
+	var errs []error
+	for _, next := range l.next {
+		errs = append(errs, next.Shutdown(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// ForceFlush flushes the tracker's queues and the wrapped processors.
+func (l *logProcessor) ForceFlush(ctx context.Context) error {
+	errs := []error{l.p.ForceFlush(ctx)}
+	for _, next := range l.next {
+		errs = append(errs, next.ForceFlush(ctx))
+	}
+	return errors.Join(errs...)
+}
