@@ -34,10 +34,15 @@ type sink struct {
 	dropsToLog  int
 	lastDropLog time.Time
 
-	wake  chan struct{}      // a batch is ready; capacity 1, so repeats collapse
-	flush chan chan struct{} // ForceFlush: export all queued, then close the channel
-	stop  chan context.Context
-	done  chan struct{}
+	wake     chan struct{}      // a batch is ready; capacity 1, so repeats collapse
+	flush    chan chan struct{} // ForceFlush: export all queued, then close the channel
+	stop     chan struct{}      // closed by shutdown
+	stopOnce sync.Once
+	done     chan struct{}
+	// ctx is the worker's: cancelled when Shutdown's deadline passes, so an
+	// export or a retry in flight gives up then.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 func newSink(exp exporter.Exporter, s settings, m *metrics, log *slog.Logger) *sink {
@@ -49,9 +54,10 @@ func newSink(exp exporter.Exporter, s settings, m *metrics, log *slog.Logger) *s
 		attrs:    metric.WithAttributeSet(attribute.NewSet(attribute.String("exporter", fmt.Sprintf("%T", exp)))),
 		wake:     make(chan struct{}, 1),
 		flush:    make(chan chan struct{}),
-		stop:     make(chan context.Context),
+		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 	}
+	sk.ctx, sk.cancel = context.WithCancel(context.Background())
 	go sk.run()
 	return sk
 }
@@ -111,10 +117,7 @@ func (s *sink) take(max int) []exporter.Record {
 
 func (s *sink) run() {
 	defer close(s.done)
-	// ctx ends the current export and its retries when Shutdown's deadline
-	// passes.
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx := s.ctx
 	ticker := time.NewTicker(s.settings.flushInterval)
 	defer ticker.Stop()
 	for {
@@ -126,15 +129,21 @@ func (s *sink) run() {
 		case ack := <-s.flush:
 			s.exportAll(ctx, false)
 			close(ack)
-		case sctx := <-s.stop:
-			stopWatch := context.AfterFunc(sctx, cancel)
+		case <-s.stop:
 			s.exportAll(ctx, false)
-			stopWatch()
-			if rest := s.take(s.settings.queueSize); len(rest) > 0 {
-				s.metrics.drop(len(rest), DropShutdown)
-			}
+			s.dropRest()
+			return
+		case <-ctx.Done():
+			s.dropRest()
 			return
 		}
+	}
+}
+
+// dropRest counts what is still queued as dropped at shutdown.
+func (s *sink) dropRest() {
+	if rest := s.take(s.settings.queueSize); len(rest) > 0 {
+		s.metrics.drop(len(rest), DropShutdown)
 	}
 }
 
@@ -220,21 +229,19 @@ func (s *sink) forceFlush(ctx context.Context) error {
 	}
 }
 
-// shutdown exports what is queued within ctx, then shuts the exporter down.
+// shutdown exports what is queued within ctx, then shuts the exporter
+// down. When ctx ends first — even in the middle of an export or of a
+// retry's backoff — the worker gives up at once and the rest is counted as
+// dropped.
 func (s *sink) shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.stopped = true
 	s.mu.Unlock()
-	select {
-	case s.stop <- ctx:
-	case <-s.done:
-	}
-	select {
-	case <-s.done:
-	case <-ctx.Done():
-		// The worker gives up too: AfterFunc cancelled its export.
-		<-s.done
-	}
+	stopWatch := context.AfterFunc(ctx, s.cancel)
+	defer stopWatch()
+	s.stopOnce.Do(func() { close(s.stop) })
+	<-s.done
+	s.cancel()
 	err := s.exp.Shutdown(ctx)
 	if ctxErr := ctx.Err(); ctxErr != nil && err == nil {
 		err = ctxErr

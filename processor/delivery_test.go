@@ -233,3 +233,29 @@ func TestShutdownIsIdempotent(t *testing.T) {
 		t.Errorf("Shutdown twice = %v, %v; want the deadline error both times", first, second)
 	}
 }
+
+// Shutdown's deadline holds even when the worker is inside an Export that
+// hangs, with retries to follow: the export is abandoned at the deadline,
+// not after the export timeout and the retry budget.
+func TestShutdownDeadlineDuringExport(t *testing.T) {
+	stalled := &recorder{block: make(chan struct{})} // never released
+	p, err := processor.New(processor.Config{}, processor.WithExporter(stalled), processor.WithFlushInterval(time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(p))
+	captureN(tp, 3)
+	waitFor(t, "the worker to be inside Export", func() bool {
+		stalled.mu.Lock()
+		defer stalled.mu.Unlock()
+		return stalled.calls == 1
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err = tp.Shutdown(ctx)
+	// A functional bound, far from the 30 s export timeout and 5 min of retries.
+	if took := time.Since(start); took > 5*time.Second || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Shutdown returned %v after %v, want the deadline error at about 50 ms", err, took)
+	}
+}
