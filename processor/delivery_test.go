@@ -129,10 +129,7 @@ func TestPermanentErrorIsNotRetried(t *testing.T) {
 	tp, reader := newDelivery(t, processor.WithExporter(bad))
 	captureN(tp, 3)
 	forceFlush(t, tp)
-	bad.mu.Lock()
-	calls := bad.calls
-	bad.mu.Unlock()
-	if calls != 1 {
+	if calls := bad.Calls(); calls != 1 {
 		t.Errorf("a permanent error was tried %d times", calls)
 	}
 	if got := counter(t, reader, "errortracker.records.dropped", attribute.String("reason", processor.DropExportFailed)); got != 3 {
@@ -160,11 +157,7 @@ func TestQueueFullDropsAreCounted(t *testing.T) {
 	stalled := &recorder{block: make(chan struct{})}
 	tp, reader := newDelivery(t, processor.WithExporter(stalled), processor.WithQueueSize(10), processor.WithBatchSize(5))
 	captureN(tp, 5) // the worker takes these as one batch and blocks on them
-	waitFor(t, "the first batch to be in flight", func() bool {
-		stalled.mu.Lock()
-		defer stalled.mu.Unlock()
-		return stalled.calls == 1
-	})
+	waitFor(t, "the first batch to be in flight", func() bool { return stalled.Calls() == 1 })
 	captureN(tp, 30) // 10 fit in the queue
 	if got := counter(t, reader, "errortracker.records.dropped", attribute.String("reason", processor.DropQueueFull)); got != 20 {
 		t.Errorf("queue_full drops = %d, want 20", got)
@@ -218,13 +211,20 @@ func TestCapturesAfterShutdownAreIgnored(t *testing.T) {
 	_ = tp.Shutdown(context.Background())
 }
 
-func TestShutdownIsIdempotent(t *testing.T) {
+// stalledProcessor builds a processor whose only exporter never returns
+// until its context ends; the test shuts it down itself.
+func stalledProcessor(t *testing.T) (*recorder, *processor.Processor, *sdktrace.TracerProvider) {
+	t.Helper()
 	stalled := &recorder{block: make(chan struct{})} // never released
 	p, err := processor.New(processor.Config{}, processor.WithExporter(stalled), processor.WithFlushInterval(time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(p))
+	return stalled, p, sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(p))
+}
+
+func TestShutdownIsIdempotent(t *testing.T) {
+	_, p, tp := stalledProcessor(t)
 	captureN(tp, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
@@ -238,22 +238,13 @@ func TestShutdownIsIdempotent(t *testing.T) {
 // hangs, with retries to follow: the export is abandoned at the deadline,
 // not after the export timeout and the retry budget.
 func TestShutdownDeadlineDuringExport(t *testing.T) {
-	stalled := &recorder{block: make(chan struct{})} // never released
-	p, err := processor.New(processor.Config{}, processor.WithExporter(stalled), processor.WithFlushInterval(time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(p))
+	stalled, _, tp := stalledProcessor(t)
 	captureN(tp, 3)
-	waitFor(t, "the worker to be inside Export", func() bool {
-		stalled.mu.Lock()
-		defer stalled.mu.Unlock()
-		return stalled.calls == 1
-	})
+	waitFor(t, "the worker to be inside Export", func() bool { return stalled.Calls() == 1 })
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	err = tp.Shutdown(ctx)
+	err := tp.Shutdown(ctx)
 	// A functional bound, far from the 30 s export timeout and 5 min of retries.
 	if took := time.Since(start); took > 5*time.Second || !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Shutdown returned %v after %v, want the deadline error at about 50 ms", err, took)

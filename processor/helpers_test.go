@@ -65,6 +65,13 @@ func (r *recorder) Shutdown(context.Context) error {
 	return nil
 }
 
+// Calls counts the Export calls so far.
+func (r *recorder) Calls() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.calls
+}
+
 func (r *recorder) Records() []exporter.Record {
 	r.mu.Lock()
 	defer r.mu.Unlock()

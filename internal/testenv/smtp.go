@@ -57,12 +57,19 @@ const (
 // ends.
 func StartInbox(t testing.TB) *Inbox {
 	t.Helper()
+	l, cert, roots := listenWithCert(t)
+	return startInbox(t, l, cert, roots, false)
+}
+
+// listenWithCert opens a free loopback port and makes a certificate for it.
+func listenWithCert(t testing.TB) (net.Listener, tls.Certificate, *x509.CertPool) {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	cert, roots := SelfSigned(t)
-	return StartInboxOn(t, l, cert, roots)
+	return l, cert, roots
 }
 
 // StartInboxOn serves on l with cert: a test can hold an address and a
@@ -76,11 +83,7 @@ func StartInboxOn(t testing.TB, l net.Listener, cert tls.Certificate, roots *x50
 // local mail catcher does: for an app configured with SMTP_TLS=none.
 func StartPlainInbox(t testing.TB) *Inbox {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, roots := SelfSigned(t)
+	l, cert, roots := listenWithCert(t)
 	return startInbox(t, l, cert, roots, true)
 }
 
