@@ -98,7 +98,12 @@ func startInbox(t testing.TB, l net.Listener, cert tls.Certificate, roots *x509.
 	in.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
 	in.srv.ReadTimeout, in.srv.WriteTimeout = 10*time.Second, 10*time.Second
 	go func() { _ = in.srv.Serve(l) }()
-	t.Cleanup(func() { _ = in.srv.Close() })
+	// Close the listener too: a Close that comes before Serve has
+	// registered it would otherwise leave Serve running.
+	t.Cleanup(func() {
+		_ = in.srv.Close()
+		_ = l.Close()
+	})
 	return in
 }
 
