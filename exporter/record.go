@@ -20,6 +20,12 @@ type Record struct {
 	ID string
 	// Fingerprint groups occurrences of the same error.
 	Fingerprint string
+	// PreviousFingerprint is the group of this occurrence under the way of
+	// grouping that Fingerprint's replaced; empty when the caller chose the
+	// fingerprint. A store that has never seen Fingerprint carries the first
+	// sighting and resolved state of PreviousFingerprint over to it, so an
+	// upgrade announces no old error as new.
+	PreviousFingerprint string
 	// Time is when the exception was recorded (the event's time).
 	Time time.Time
 

@@ -1,72 +1,252 @@
 package processor
 
 import (
+	"context"
 	"crypto/sha256"
+	"database/sql"
+	"database/sql/driver"
 	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
 	"regexp"
 	"strings"
+	"syscall"
 
 	"github.com/errortracker/errortracker/exporter"
 	"github.com/errortracker/errortracker/scope"
 )
 
-// FingerprintVersion is mixed into every fingerprint, so that a future way
-// of grouping cannot collide with this one.
-const FingerprintVersion = "v1"
+// FingerprintVersion is mixed into every fingerprint, so that two ways of
+// grouping never share a fingerprint by accident. Records also carry the
+// fingerprint of [PreviousFingerprintVersion], from which stores carry a
+// group's first sighting and resolved state over.
+const FingerprintVersion = "v2"
+
+// PreviousFingerprintVersion is the way of grouping that v2 replaced.
+const PreviousFingerprintVersion = "v1"
 
 // FingerprintKey is the event attribute that carries the fingerprint. When a
-// caller sets it on the exception event, its value wins.
-const FingerprintKey = "exception.fingerprint"
+// caller sets it on the exception event (see [scope.Fingerprint]), its value
+// wins.
+const FingerprintKey = "exception.fingerprint" // = scope.FingerprintKey
 
-// maxAppFrames bounds how many of the application's frames identify an
-// error: enough to tell call paths apart, few enough that a deep recursion
-// does not make every depth a group of its own.
-const maxAppFrames = 16
-
-// fingerprinter groups exceptions: service, type, and the functions of the
-// application's own stack frames; without such frames, type and the message
-// with its variable parts replaced.
-type fingerprinter struct {
-	app  exporter.AppPackages
-	norm *normalizer
+// GroupingRule puts every exception it matches into one group per service:
+// a rule for errors whose messages vary in ways no placeholder catches (a
+// gRPC status with free text, a driver error that quotes the query). Rules
+// are tried in order; the first match wins.
+type GroupingRule struct {
+	// Type matches exception.type exactly ("*net.OpError"); empty matches
+	// any type.
+	Type string
+	// Message, when not nil, must match exception.message.
+	Message *regexp.Regexp
+	// Group names the group the matches share; required.
+	Group string
 }
 
-func newFingerprinter(appPackages []string) *fingerprinter {
-	f := &fingerprinter{app: appPackages, norm: newNormalizer()}
+func (r GroupingRule) validate() error {
+	switch {
+	case r.Group == "":
+		return fmt.Errorf("grouping rule (type %q): Group is empty", r.Type)
+	case r.Type == "" && r.Message == nil:
+		return fmt.Errorf("grouping rule %q: set Type, Message or both, or it matches every exception", r.Group)
+	}
+	return nil
+}
+
+func (r GroupingRule) matches(typ, message string) bool {
+	return (r.Type == "" || r.Type == typ) && (r.Message == nil || r.Message.MatchString(message))
+}
+
+// fingerprinter groups exceptions the way an engineer reading them would.
+// A Go stack trace is where an error was reported, not where it was made:
+// the error's own path is its chain of wrapped messages. So v2 identifies an
+// exception by
+//   - its message with the variable parts replaced (ids, values, addresses,
+//     paths…) — the chain of %w prefixes and the sentinel or the meaningful
+//     type's text at its end; for errors.Join, the first error's line;
+//   - for a panic, the function that panicked (the first app frame below
+//     the panic), whichever path led there;
+//   - for a bare well-known sentinel ("context deadline exceeded", "EOF"),
+//     which says nothing of where it came from, the function that reported
+//     it;
+//
+// and not by exception.type, which span.RecordError fills with the
+// outermost wrapper (*fmt.wrapError) where package scope records the
+// meaningful type: hashing it would split the same error captured the two
+// ways. The type still decides when the message is empty, and in rules.
+type fingerprinter struct {
+	app      exporter.AppPackages
+	norm     *normalizer
+	previous *normalizer // v1's placeholders, to compute v1 fingerprints
+	rules    []GroupingRule
+	generic  map[string]bool // normalised bare sentinel messages
+}
+
+func newFingerprinter(appPackages []string, rules []GroupingRule) (*fingerprinter, error) {
+	f := &fingerprinter{
+		app:      appPackages,
+		norm:     newNormalizer(FingerprintVersion),
+		previous: newNormalizer(PreviousFingerprintVersion),
+		rules:    rules,
+		generic:  make(map[string]bool),
+	}
 	if len(f.app) == 0 {
 		f.app = exporter.DefaultAppPackages()
 	}
-	return f
+	var errs []error
+	for _, r := range rules {
+		errs = append(errs, r.validate())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	for _, err := range genericErrors() {
+		f.generic[f.norm.Normalize(err.Error())] = true
+	}
+	return f, nil
 }
 
-// Fingerprint returns the group of an exception.
-func (f *fingerprinter) Fingerprint(service, typ, message, stack string) string {
-	h := sha256.New()
-	write := func(s string) {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
+// genericErrors are the standard library's errors whose text tells what
+// happened but not where: bare, they are told apart by who reported them.
+func genericErrors() []error {
+	return []error{
+		io.EOF, io.ErrUnexpectedEOF, io.ErrClosedPipe, io.ErrShortWrite,
+		context.Canceled, context.DeadlineExceeded, os.ErrDeadlineExceeded,
+		os.ErrNotExist, os.ErrPermission, os.ErrClosed, net.ErrClosed,
+		sql.ErrNoRows, sql.ErrTxDone, sql.ErrConnDone, driver.ErrBadConn,
+		http.ErrServerClosed, http.ErrHandlerTimeout, http.ErrBodyReadAfterClose, http.ErrAbortHandler,
+		syscall.ECONNREFUSED, syscall.ECONNRESET, syscall.EPIPE, syscall.ETIMEDOUT,
+		errors.ErrUnsupported,
 	}
-	write(FingerprintVersion)
-	write(service)
-	write(typ)
+}
+
+// Fingerprint returns the v2 group of an exception.
+func (f *fingerprinter) Fingerprint(service, typ, message, stack string) string {
+	h := newHash(FingerprintVersion, service)
+	for _, r := range f.rules {
+		if r.matches(typ, message) {
+			h.write("rule")
+			h.write(r.Group)
+			return h.sum()
+		}
+	}
+	if line, _, joined := strings.Cut(message, "\n"); joined && typ != scope.MessageType {
+		message = line // errors.Join: the first error, as exception.type follows it
+	}
+	template := f.norm.Normalize(message)
+	switch {
+	case typ == scope.MessageType || template == "":
+		h.write(typ) // a captured message is not an exception of the same text
+	}
+	h.write(template)
+	frames := exporter.Frames(stack)
+	if fn := panickingFunction(frames, f.app); fn != "" {
+		h.write("panic")
+		h.write(fn)
+	} else if f.generic[template] && typ != scope.MessageType {
+		h.write(reportingFunction(frames, f.app))
+	}
+	return h.sum()
+}
+
+// Previous returns the v1 fingerprint of an exception: service, type, and
+// the functions of up to 16 app frames; without app frames, the type and
+// the message with v1's placeholders.
+func (f *fingerprinter) Previous(service, typ, message, stack string) string {
+	const maxAppFrames = 16
+	h := newHash(PreviousFingerprintVersion, service)
+	h.write(typ)
 	frames := 0
-	if typ != scope.MessageType { // a message is identified by its text, not its call site
+	if typ != scope.MessageType {
 		var last string
 		for _, fr := range exporter.Frames(stack) {
 			if !f.app.Contains(fr.Function) || fr.Function == last { // collapse recursion
 				continue
 			}
 			last = fr.Function
-			write(fr.Function)
+			h.write(fr.Function)
 			if frames++; frames == maxAppFrames {
 				break
 			}
 		}
 	}
 	if frames == 0 {
-		write(f.norm.Normalize(message))
+		h.write(f.previous.Normalize(message))
 	}
-	return hex.EncodeToString(h.Sum(nil)[:16])
+	return h.sum()
+}
+
+// panickingFunction returns the function that panicked when the stack was
+// taken while a panic unwound — the first app frame below the runtime's
+// panic frame, or the first frame outside the runtime when the app has
+// none there — and "" for any other stack.
+func panickingFunction(frames []exporter.Frame, app exporter.AppPackages) string {
+	below := -1
+	for i, fr := range frames {
+		if fr.Function == "panic" || fr.Function == "runtime.gopanic" {
+			below = i + 1
+		}
+	}
+	if below < 0 {
+		return ""
+	}
+	return reportingFunction(frames[below:], app)
+}
+
+// reportingFunction returns the innermost app function of a stack, or the
+// innermost function outside the runtime, OpenTelemetry and this tracker
+// when there is none; closures count as the function they are in.
+func reportingFunction(frames []exporter.Frame, app exporter.AppPackages) string {
+	fallback := ""
+	for _, fr := range frames {
+		if app.Contains(fr.Function) {
+			return enclosingFunction(fr.Function)
+		}
+		if fallback == "" && !isInfrastructure(fr.Function) {
+			fallback = enclosingFunction(fr.Function)
+		}
+	}
+	return fallback
+}
+
+func isInfrastructure(fn string) bool {
+	for _, p := range []string{"runtime.", "runtime/", "panic", "testing.", "go.opentelemetry.io/otel/",
+		"github.com/errortracker/errortracker/scope.", "github.com/errortracker/errortracker/processor."} {
+		if strings.HasPrefix(fn, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// closureSuffix matches what the compiler appends to name closures and
+// go/defer wrappers: their numbers shift when code above them changes.
+var closureSuffix = regexp.MustCompile(`(?:\.(?:func|gowrap|deferwrap)?\d+)+$|\[[^\]]*\]`)
+
+func enclosingFunction(fn string) string {
+	return closureSuffix.ReplaceAllString(fn, "")
+}
+
+type hash struct{ b []byte }
+
+func newHash(parts ...string) *hash {
+	h := &hash{}
+	for _, p := range parts {
+		h.write(p)
+	}
+	return h
+}
+
+func (h *hash) write(s string) { h.b = append(append(h.b, s...), 0) }
+
+func (h *hash) sum() string {
+	s := sha256.Sum256(h.b)
+	return hex.EncodeToString(s[:16])
 }
 
 // normalizer replaces the variable parts of a message by placeholders, so
@@ -79,10 +259,23 @@ type normalizeRule struct {
 	re          *regexp.Regexp
 	placeholder string
 	keep        func(match string) bool // optional: leave matches it accepts
+	expand      bool                    // placeholder refers to the match's groups
 }
 
-func newNormalizer() *normalizer {
-	return &normalizer{rules: []normalizeRule{
+// newNormalizer returns the placeholders of a fingerprint version: v2 adds
+// file and URL paths to v1's.
+func newNormalizer(version string) *normalizer {
+	var paths []normalizeRule
+	if version != PreviousFingerprintVersion {
+		paths = []normalizeRule{
+			// /var/lib/x.db, ./cmd/x, testdata/a.json, C:\data\x; not a
+			// ratio like 3/4, which the number rule takes.
+			// An absolute path starts a word: after a space, quote, bracket,
+			// '=', ',' or ':' (and not after a placeholder's '>').
+			{re: regexp.MustCompile(`(^|[\s"'(\[{=,:.])(?:[A-Za-z]:\\|/|[\w.~-]*[A-Za-z_][\w.~-]*/)[\w.@%+~-][\w.@%+~/\\-]*`), placeholder: "${1}<path>", expand: true},
+		}
+	}
+	rules := []normalizeRule{
 		{re: regexp.MustCompile(`"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|` + "`[^`\n]*`"), placeholder: "<str>"},
 		{re: regexp.MustCompile(`[a-zA-Z][a-zA-Z0-9+.-]*://[^\s"'<>]*[^\s"'<>:,;.)\]]`), placeholder: "<url>"},
 		{re: regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}`), placeholder: "<email>"},
@@ -90,16 +283,23 @@ func newNormalizer() *normalizer {
 		{re: regexp.MustCompile(`\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?`), placeholder: "<date>"},
 		{re: regexp.MustCompile(`\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b`), placeholder: "<ip>"},
 		{re: regexp.MustCompile(`\[?\b(?:[0-9a-fA-F]{1,4}:){2,7}[0-9a-fA-F]{1,4}\b\]?(?::\d+)?`), placeholder: "<ip>"},
-		{re: regexp.MustCompile(`\b(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+\b`), placeholder: "<duration>"},
-		{re: regexp.MustCompile(`\b0[xX][0-9a-fA-F]+\b|\b[0-9a-fA-F]{8,}\b`), placeholder: "<hex>",
+	}
+	rules = append(rules, paths...)
+	return &normalizer{rules: append(rules,
+		normalizeRule{re: regexp.MustCompile(`\b(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+\b`), placeholder: "<duration>"},
+		normalizeRule{re: regexp.MustCompile(`\b0[xX][0-9a-fA-F]+\b|\b[0-9a-fA-F]{8,}\b`), placeholder: "<hex>",
 			keep: func(m string) bool { return !strings.ContainsAny(m, "0123456789") }},
-		{re: regexp.MustCompile(`\d+(?:\.\d+)*`), placeholder: "<num>"},
-	}}
+		normalizeRule{re: regexp.MustCompile(`\d+(?:\.\d+)*`), placeholder: "<num>"},
+	)}
 }
 
 // Normalize returns msg with its variable parts replaced.
 func (n *normalizer) Normalize(msg string) string {
 	for _, r := range n.rules {
+		if r.expand {
+			msg = r.re.ReplaceAllString(msg, r.placeholder)
+			continue
+		}
 		if r.keep == nil {
 			msg = r.re.ReplaceAllLiteralString(msg, r.placeholder)
 			continue

@@ -18,10 +18,11 @@ func FuzzNormalize(f *testing.F) {
 		"context deadline exceeded (Client.Timeout exceeded while awaiting headers)",
 		"[2001:db8::1]:443 unreachable",
 		"'unterminated \"quotes` everywhere",
+		"open /var/lib/x.db and testdata/a.json, 3/4 done, C:\\x\\y",
 	} {
 		f.Add(s)
 	}
-	n := newNormalizer()
+	n := newNormalizer(FingerprintVersion)
 	f.Fuzz(func(t *testing.T, msg string) {
 		once := n.Normalize(msg)
 		twice := n.Normalize(once)
@@ -35,7 +36,7 @@ func FuzzNormalize(f *testing.F) {
 }
 
 func TestNormalize(t *testing.T) {
-	n := newNormalizer()
+	n := newNormalizer(FingerprintVersion)
 	tests := []struct{ in, want string }{
 		{"user 42 not found", "user <num> not found"},
 		{`parsing "abc": invalid syntax`, "parsing <str>: invalid syntax"},
@@ -45,6 +46,10 @@ func TestNormalize(t *testing.T) {
 		{"GET https://api.example.com/v1/users/7?x=1: 503", "GET <url>: <num>"},
 		{"mail to bob@example.com bounced", "mail to <email> bounced"},
 		{"id 0xdeadbeef hash 9f86d081884c7d65 word deadbeef", "id <hex> hash <hex> word deadbeef"},
+		{"open /var/lib/shop/orders-7.db: permission denied", "open <path>: permission denied"},
+		{"read testdata/a.json and ./cmd/x: EOF", "read <path> and .<path>: EOF"},
+		{`open C:\data\x.txt: access denied`, "open <path>: access denied"},
+		{"GET /users/42 took 3/4 of the budget", "GET <path> took <num>/<num> of the budget"},
 	}
 	for _, tt := range tests {
 		if got := n.Normalize(tt.in); got != tt.want {

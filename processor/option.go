@@ -41,6 +41,7 @@ type settings struct {
 	noDefaultFilt bool
 	baggageKeys   []string
 	appPackages   []string
+	groupingRules []GroupingRule
 }
 
 func newSettings(opts []Option) settings {
@@ -231,6 +232,16 @@ func WithBaggageKeys(keys ...string) Option {
 func WithAppPackages(prefixes ...string) Option {
 	return optionFunc(func(s settings) settings {
 		s.appPackages = append(s.appPackages, prefixes...)
+		return s
+	})
+}
+
+// WithGroupingRules adds rules that put the exceptions they match into one
+// named group each, before the fingerprint looks at message or stack. New
+// rejects a rule without a Group or without a Type and a Message.
+func WithGroupingRules(rules ...GroupingRule) Option {
+	return optionFunc(func(s settings) settings {
+		s.groupingRules = append(s.groupingRules, rules...)
 		return s
 	})
 }

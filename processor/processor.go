@@ -69,6 +69,10 @@ func New(cfg Config, opts ...Option) (*Processor, error) {
 		return nil, fmt.Errorf("processor: %w", err)
 	}
 	s := newSettings(opts)
+	fp, err := newFingerprinter(s.appPackages, s.groupingRules)
+	if err != nil {
+		return nil, fmt.Errorf("processor: %w", err)
+	}
 	m, err := newMetrics(s.meterProvider)
 	if err != nil {
 		return nil, err
@@ -77,7 +81,7 @@ func New(cfg Config, opts ...Option) (*Processor, error) {
 		cfg:      cfg,
 		masker:   masker,
 		next:     s.next,
-		fp:       newFingerprinter(s.appPackages),
+		fp:       fp,
 		metrics:  m,
 		log:      s.logger,
 		settings: s,
@@ -117,7 +121,8 @@ func (p *Processor) Init(opts ...Option) error {
 	}
 	s := p.settings.with(opts)
 	if len(s.next) != len(p.settings.next) || len(s.filters) != len(p.settings.filters) ||
-		len(s.baggageKeys) != len(p.settings.baggageKeys) || len(s.appPackages) != len(p.settings.appPackages) {
+		len(s.baggageKeys) != len(p.settings.baggageKeys) || len(s.appPackages) != len(p.settings.appPackages) ||
+		len(s.groupingRules) != len(p.settings.groupingRules) {
 		return errors.New("processor: Init takes exporters and delivery options only; give span options to New")
 	}
 	if len(s.exporters) == 0 {
@@ -253,9 +258,14 @@ func (p *Processor) mask(s sdktrace.ReadOnlySpan) (sdktrace.ReadOnlySpan, []expo
 // reports whether it did.
 func (p *Processor) fingerprint(r *exporter.Record) bool {
 	if r.Fingerprint != "" {
+		if exporter.CheckFingerprint(r.Fingerprint) != nil {
+			// A caller's value no store would accept still names a group.
+			r.Fingerprint = newHash(FingerprintKey, r.Fingerprint).sum()
+		}
 		return false
 	}
 	r.Fingerprint = p.fp.Fingerprint(r.Service, r.Type, r.Message, r.Stacktrace)
+	r.PreviousFingerprint = p.fp.Previous(r.Service, r.Type, r.Message, r.Stacktrace)
 	return true
 }
 

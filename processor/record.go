@@ -62,7 +62,7 @@ func (sc *spanContext) newRecord(at time.Time, eventAttrs []attribute.KeyValue) 
 			r.Stacktrace = kv.Value.Emit()
 		case scope.EscapedKey:
 			r.Escaped = kv.Value.AsBool()
-		case FingerprintKey:
+		case scope.FingerprintKey:
 			r.Fingerprint = kv.Value.Emit()
 		default:
 			r.Extras = setKV(r.Extras, kv)

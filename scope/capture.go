@@ -21,6 +21,20 @@ const MessageType = "message"
 // EscapedKey marks an exception that escaped the span's scope: a panic.
 const EscapedKey = attribute.Key("exception.escaped")
 
+// FingerprintKey is the event attribute that names an exception's group.
+// Pass [Fingerprint] to a capture call to choose the group yourself.
+const FingerprintKey = attribute.Key("exception.fingerprint")
+
+// Fingerprint returns the extra that puts a captured exception into the
+// group named by parts, whatever its message and stack:
+//
+//	scope.CaptureException(ctx, err, scope.Fingerprint("payments", "timeout"))
+//
+// The same name from any service is the same group.
+func Fingerprint(parts ...string) attribute.KeyValue {
+	return FingerprintKey.String(strings.Join(parts, "/"))
+}
+
 const tracerName = "github.com/errortracker/errortracker/scope"
 
 // CaptureException records err on the span in ctx, like the Python
