@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"sort"
 	"strings"
 	"syscall"
 
@@ -82,7 +83,7 @@ func (r GroupingRule) matches(typ, message string) bool {
 type fingerprinter struct {
 	app      exporter.AppPackages
 	norm     *normalizer
-	previous *normalizer // v1's placeholders, to compute v1 fingerprints
+	previous *normalizer // v1's placeholders: v1 fingerprints, and span names, which are routes, not paths
 	rules    []GroupingRule
 	generic  map[string]bool // normalised bare sentinel messages
 }
@@ -108,6 +109,11 @@ func newFingerprinter(appPackages []string, rules []GroupingRule) (*fingerprinte
 	for _, err := range genericErrors() {
 		f.generic[f.norm.Normalize(err.Error())] = true
 	}
+	// The runtime's panics without the "runtime error: " prefix.
+	for _, msg := range []string{"assignment to entry in nil map", "send on closed channel",
+		"close of closed channel", "close of nil channel", "all goroutines are asleep - deadlock!"} {
+		f.generic[msg] = true
+	}
 	return f, nil
 }
 
@@ -126,45 +132,73 @@ func genericErrors() []error {
 }
 
 // Fingerprint returns the v2 group of an exception.
-func (f *fingerprinter) Fingerprint(service, typ, message, stack string) string {
-	h := newHash(FingerprintVersion, service)
-	for _, r := range f.rules {
-		if r.matches(typ, message) {
+func (f *fingerprinter) Fingerprint(r *exporter.Record) string {
+	h := newHash(FingerprintVersion, r.Service)
+	for _, rule := range f.rules {
+		if rule.matches(r.Type, r.Message) {
 			h.write("rule")
-			h.write(r.Group)
+			h.write(rule.Group)
 			return h.sum()
 		}
 	}
-	if line, _, joined := strings.Cut(message, "\n"); joined && typ != scope.MessageType {
+	message := r.Message
+	if line, _, joined := strings.Cut(message, "\n"); joined && r.Type != scope.MessageType {
 		message = line // errors.Join: the first error, as exception.type follows it
 	}
 	template := f.norm.Normalize(message)
-	switch {
-	case typ == scope.MessageType || template == "":
-		h.write(typ) // a captured message is not an exception of the same text
+	if r.Type == scope.MessageType || template == "" {
+		h.write(r.Type) // a captured message is not an exception of the same text
 	}
 	h.write(template)
-	frames := exporter.Frames(stack)
+	if r.Type == scope.MessageType || !f.isGeneric(r.Type, template) {
+		return h.sum()
+	}
+	// The message says what happened, not where: a bare sentinel or a
+	// runtime error. A panic is told by the function that panicked; any
+	// other error by the span that recorded it, which every way of
+	// recording knows (package scope's own spans say nothing), or else by
+	// the function that reported it.
+	frames := exporter.Frames(r.Stacktrace)
 	if fn := panickingFunction(frames, f.app); fn != "" {
 		h.write("panic")
 		h.write(fn)
-	} else if f.generic[template] && typ != scope.MessageType {
+	} else if r.SpanName != "" && !strings.HasPrefix(r.SpanName, "Capture") {
+		h.write("span")
+		h.write(f.previous.Normalize(r.SpanName))
+	} else {
+		h.write("reported")
 		h.write(reportingFunction(frames, f.app))
 	}
 	return h.sum()
 }
 
+// isGeneric reports whether a normalised message tells nothing of where it
+// was made: one of the standard library's bare sentinels, or a runtime
+// error such as a nil dereference or an index out of range.
+func (f *fingerprinter) isGeneric(typ, template string) bool {
+	return f.generic[template] || strings.HasPrefix(typ, "runtime.") || strings.HasPrefix(template, "runtime error: ") ||
+		runtimePanics[template]
+}
+
+// runtimePanics are the runtime's panics without the "runtime error: "
+// prefix.
+var runtimePanics = map[string]bool{
+	"assignment to entry in nil map": true, "send on closed channel": true,
+	"close of closed channel": true, "close of nil channel": true,
+	"all goroutines are asleep - deadlock!": true,
+}
+
 // Previous returns the v1 fingerprint of an exception: service, type, and
 // the functions of up to 16 app frames; without app frames, the type and
 // the message with v1's placeholders.
-func (f *fingerprinter) Previous(service, typ, message, stack string) string {
+func (f *fingerprinter) Previous(r *exporter.Record) string {
 	const maxAppFrames = 16
-	h := newHash(PreviousFingerprintVersion, service)
-	h.write(typ)
+	h := newHash(PreviousFingerprintVersion, r.Service)
+	h.write(r.Type)
 	frames := 0
-	if typ != scope.MessageType {
+	if r.Type != scope.MessageType {
 		var last string
-		for _, fr := range exporter.Frames(stack) {
+		for _, fr := range exporter.Frames(r.Stacktrace) {
 			if !f.app.Contains(fr.Function) || fr.Function == last { // collapse recursion
 				continue
 			}
@@ -176,7 +210,7 @@ func (f *fingerprinter) Previous(service, typ, message, stack string) string {
 		}
 	}
 	if frames == 0 {
-		h.write(f.previous.Normalize(message))
+		h.write(f.previous.Normalize(r.Message))
 	}
 	return h.sum()
 }
@@ -262,19 +296,13 @@ type normalizeRule struct {
 	expand      bool                    // placeholder refers to the match's groups
 }
 
-// newNormalizer returns the placeholders of a fingerprint version: v2 adds
-// file and URL paths to v1's.
+// newNormalizer returns the placeholders of a fingerprint version. v2 adds
+// signed numbers, file and URL paths, and the standard library's messages
+// whose words depend on the input: encoding/json's syntax errors and the
+// kind of JSON value it could not decode, and the status text after an
+// HTTP status code.
 func newNormalizer(version string) *normalizer {
-	var paths []normalizeRule
-	if version != PreviousFingerprintVersion {
-		paths = []normalizeRule{
-			// /var/lib/x.db, ./cmd/x, testdata/a.json, C:\data\x; not a
-			// ratio like 3/4, which the number rule takes.
-			// An absolute path starts a word: after a space, quote, bracket,
-			// '=', ',' or ':' (and not after a placeholder's '>').
-			{re: regexp.MustCompile(`(^|[\s"'(\[{=,:.])(?:[A-Za-z]:\\|/|[\w.~-]*[A-Za-z_][\w.~-]*/)[\w.@%+~-][\w.@%+~/\\-]*`), placeholder: "${1}<path>", expand: true},
-		}
-	}
+	v1 := version == PreviousFingerprintVersion
 	rules := []normalizeRule{
 		{re: regexp.MustCompile(`"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|` + "`[^`\n]*`"), placeholder: "<str>"},
 		{re: regexp.MustCompile(`[a-zA-Z][a-zA-Z0-9+.-]*://[^\s"'<>]*[^\s"'<>:,;.)\]]`), placeholder: "<url>"},
@@ -284,12 +312,44 @@ func newNormalizer(version string) *normalizer {
 		{re: regexp.MustCompile(`\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b`), placeholder: "<ip>"},
 		{re: regexp.MustCompile(`\[?\b(?:[0-9a-fA-F]{1,4}:){2,7}[0-9a-fA-F]{1,4}\b\]?(?::\d+)?`), placeholder: "<ip>"},
 	}
-	rules = append(rules, paths...)
-	return &normalizer{rules: append(rules,
+	if !v1 {
+		// /var/lib/x.db, testdata/a.json, C:\data\x — a path starts a word:
+		// after a space, quote, bracket, '=', ',', ':' or '.' (not after a
+		// placeholder's '>'); not a ratio like 3/4, which the number rule
+		// takes.
+		rules = append(rules, normalizeRule{
+			re:          regexp.MustCompile(`(^|[\s"'(\[{=,:.])(?:[A-Za-z]:\\|/|[\w.~-]*[A-Za-z_][\w.~-]*/)[\w.@%+~-][\w.@%+~/\\-]*`),
+			placeholder: "${1}<path>", expand: true,
+		})
+	}
+	number := `\d+(?:\.\d+)*`
+	if !v1 {
+		number = `(?:\B-)?` + number // -3, but not the 12 of SKU-12
+	}
+	rules = append(rules,
 		normalizeRule{re: regexp.MustCompile(`\b(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+\b`), placeholder: "<duration>"},
 		normalizeRule{re: regexp.MustCompile(`\b0[xX][0-9a-fA-F]+\b|\b[0-9a-fA-F]{8,}\b`), placeholder: "<hex>",
 			keep: func(m string) bool { return !strings.ContainsAny(m, "0123456789") }},
-		normalizeRule{re: regexp.MustCompile(`\d+(?:\.\d+)*`), placeholder: "<num>"},
+		normalizeRule{re: regexp.MustCompile(number), placeholder: "<num>"},
+	)
+	if v1 {
+		return &normalizer{rules: rules}
+	}
+	var statusTexts []string
+	for code := 100; code < 600; code++ {
+		if t := http.StatusText(code); t != "" {
+			statusTexts = append(statusTexts, regexp.QuoteMeta(t))
+		}
+	}
+	sort.Slice(statusTexts, func(i, j int) bool { return len(statusTexts[i]) > len(statusTexts[j]) })
+	return &normalizer{rules: append(rules,
+		normalizeRule{re: regexp.MustCompile(`invalid character <str> (?:looking for beginning of (?:value|object key string)|` +
+			`after (?:object key(?::value pair)?|array element|top-level value)|` +
+			`in (?:literal (?:true|false|null) \(expecting <str>\)|string literal|numeric literal|string escape code))|` +
+			`unexpected end of JSON input`), placeholder: "<json syntax error>"},
+		normalizeRule{re: regexp.MustCompile(`json: cannot unmarshal (?:array|bool|number(?: <num>)?|object|string|null) into`),
+			placeholder: "json: cannot unmarshal <json value> into"},
+		normalizeRule{re: regexp.MustCompile(`<num> (?:` + strings.Join(statusTexts, "|") + `)\b`), placeholder: "<num>"},
 	)}
 }
 

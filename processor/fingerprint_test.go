@@ -35,30 +35,42 @@ func TestFingerprintV2(t *testing.T) {
 	panicking := func(fns ...string) string {
 		return stackOf(append([]string{"example.com/shop/api.recoverer.func1", "panic", "runtime.panicIndex"}, fns...)...)
 	}
-	type exc struct{ service, typ, msg, stack string }
-	fp := func(e exc) string { return f.Fingerprint(e.service, e.typ, e.msg, e.stack) }
+	type exc struct{ service, typ, msg, stack, span string }
+	fp := func(e exc) string {
+		return f.Fingerprint(&exporter.Record{Service: e.service, Type: e.typ, Message: e.msg, Stacktrace: e.stack, SpanName: e.span})
+	}
 	same := []struct {
 		why  string
 		a, b exc
 	}{
 		{"scope's meaningful type and RecordError's wrapper, with and without a stack",
-			exc{"shop", "*json.SyntaxError", "decode order: invalid character 'x' looking for beginning of value", stackOf(handler)},
-			exc{"shop", "*fmt.wrapError", "decode order: invalid character 'y' looking for beginning of value", ""}},
+			exc{"shop", "*json.SyntaxError", "decode order: invalid character 'x' looking for beginning of value", stackOf(handler), ""},
+			exc{"shop", "*fmt.wrapError", "decode order: invalid character 'y' looking for beginning of value", "", ""}},
 		{"ids, paths and addresses vary",
-			exc{"shop", "*fmt.wrapError", "load user 42 from /var/db/u-42.json via 10.0.0.1:5432: EOF", stackOf(handler)},
-			exc{"shop", "*fmt.wrapError", "load user 7 from /var/db/u-7.json via 10.0.0.2:5432: EOF", stackOf(handler2)}},
+			exc{"shop", "*fmt.wrapError", "load user 42 from /var/db/u-42.json via 10.0.0.1:5432: EOF", stackOf(handler), ""},
+			exc{"shop", "*fmt.wrapError", "load user 7 from /var/db/u-7.json via 10.0.0.2:5432: EOF", stackOf(handler2), ""}},
 		{"errors.Join: the first error decides",
-			exc{"shop", "*errors.joinError", "name 1 is empty\nprice is negative", ""},
-			exc{"shop", "*errors.joinError", "name 2 is empty\nquantity is 0", ""}},
+			exc{"shop", "*errors.joinError", "name 1 is empty\nprice is negative", "", ""},
+			exc{"shop", "*errors.joinError", "name 2 is empty\nquantity is 0", "", ""}},
 		{"a bare sentinel reported by one function from two callers",
-			exc{"shop", "*errors.errorString", "context deadline exceeded", withSDK(place, handler)},
-			exc{"shop", "context.deadlineExceededError", "context deadline exceeded", withSDK(place, handler2)}},
+			exc{"shop", "*errors.errorString", "context deadline exceeded", withSDK(place, handler), ""},
+			exc{"shop", "context.deadlineExceededError", "context deadline exceeded", withSDK(place, handler2), ""}},
 		{"a panic in one function reached from two handlers",
-			exc{"shop", "runtime.boundsError", "runtime error: index out of range [5] with length 3", panicking(parse, place, handler)},
-			exc{"shop", "runtime.boundsError", "runtime error: index out of range [9] with length 2", panicking(parse, handler2)}},
+			exc{"shop", "runtime.boundsError", "runtime error: index out of range [5] with length 3", panicking(parse, place, handler), ""},
+			exc{"shop", "runtime.boundsError", "runtime error: index out of range [9] with length 2", panicking(parse, handler2), ""}},
+		{"a bare sentinel recorded on one span with and without a stack",
+			exc{"shop", "context.deadlineExceededError", "context deadline exceeded", withSDK(place), "inventory.reserve"},
+			exc{"shop", "context.deadlineExceededError", "context deadline exceeded", "", "inventory.reserve"}},
+		{"the same runtime error panicking in one function, by package scope and by RecordError's stack",
+			exc{"shop", "runtime.errorString", "runtime error: invalid memory address or nil pointer dereference",
+				"example.com/shop/api.recover()\n\t/src/a.go:1\nruntime.gopanic()\n\t/go/p.go:1\nruntime.panicmem()\n\t/go/p.go:2\n" + place + "()\n\t/src/o.go:3\n", "GET /a"},
+			exc{"shop", "*errors.errorString", "runtime error: invalid memory address or nil pointer dereference", panicking(place, handler2), "GET /b"}},
+		{"a panic with its own message, with and without a stack",
+			exc{"shop", "panic(string)", "unauthenticated request to /admin/orders/7", panicking(handler), ""},
+			exc{"shop", "*errors.errorString", "unauthenticated request to /admin/users/9", "", "GET /admin"}},
 		{"closures count as the function they are in",
-			exc{"shop", "*errors.errorString", "EOF", stackOf(handler + ".func1")},
-			exc{"shop", "*errors.errorString", "EOF", stackOf(handler + ".func2.1")}},
+			exc{"shop", "*errors.errorString", "EOF", stackOf(handler + ".func1"), ""},
+			exc{"shop", "*errors.errorString", "EOF", stackOf(handler + ".func2.1"), ""}},
 	}
 	for _, tt := range same {
 		if a, b := fp(tt.a), fp(tt.b); a != b {
@@ -69,17 +81,20 @@ func TestFingerprintV2(t *testing.T) {
 		why  string
 		a, b exc
 	}{
-		{"two services", exc{"shop", "", "boom", ""}, exc{"billing", "", "boom", ""}},
-		{"two messages", exc{"shop", "", "user 42 not found", ""}, exc{"shop", "", "user 42 was deleted", ""}},
+		{"two services", exc{"shop", "", "boom", "", ""}, exc{"billing", "", "boom", "", ""}},
+		{"two messages", exc{"shop", "", "user 42 not found", "", ""}, exc{"shop", "", "user 42 was deleted", "", ""}},
 		{"a bare sentinel reported by two functions",
-			exc{"shop", "*errors.errorString", "context deadline exceeded", stackOf(place)},
-			exc{"shop", "*errors.errorString", "context deadline exceeded", stackOf(handler)}},
+			exc{"shop", "*errors.errorString", "context deadline exceeded", stackOf(place), ""},
+			exc{"shop", "*errors.errorString", "context deadline exceeded", stackOf(handler), ""}},
 		{"the same panic text in two functions",
-			exc{"shop", "runtime.boundsError", "runtime error: index out of range [5] with length 3", panicking(parse, handler)},
-			exc{"shop", "runtime.boundsError", "runtime error: index out of range [5] with length 3", panicking(place, handler)}},
+			exc{"shop", "runtime.boundsError", "runtime error: index out of range [5] with length 3", panicking(parse, handler), ""},
+			exc{"shop", "runtime.boundsError", "runtime error: index out of range [5] with length 3", panicking(place, handler), ""}},
+		{"a bare sentinel recorded on two spans",
+			exc{"shop", "*errors.errorString", "context deadline exceeded", "", "inventory.reserve"},
+			exc{"shop", "*errors.errorString", "context deadline exceeded", "", "mailer.send"}},
 		{"a captured message and an exception of the same text",
-			exc{"shop", "message", "payment retried", ""}, exc{"shop", "*errors.errorString", "payment retried", ""}},
-		{"two types without a message", exc{"shop", "main.emptyError", "", ""}, exc{"shop", "main.otherError", "", ""}},
+			exc{"shop", "message", "payment retried", "", ""}, exc{"shop", "*errors.errorString", "payment retried", "", ""}},
+		{"two types without a message", exc{"shop", "main.emptyError", "", "", ""}, exc{"shop", "main.otherError", "", "", ""}},
 	}
 	for _, tt := range differ {
 		if a, b := fp(tt.a), fp(tt.b); a == b {
@@ -105,14 +120,17 @@ func TestGroupingRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := f.Fingerprint("shop", "*net.OpError", "dial tcp 10.0.0.1:5432: connect: connection refused", "")
-	b := f.Fingerprint("shop", "*net.OpError", "read tcp 10.0.0.1:5432: i/o timeout", stackOf("main.run"))
-	c := f.Fingerprint("shop", "*status.Error", "rpc error: code = Unavailable desc = node bob-laptop is gone", "")
-	d := f.Fingerprint("shop", "*status.Error", "rpc error: code = Unavailable desc = all connections busy", "")
+	fp := func(service, typ, msg, stack string) string {
+		return f.Fingerprint(&exporter.Record{Service: service, Type: typ, Message: msg, Stacktrace: stack})
+	}
+	a := fp("shop", "*net.OpError", "dial tcp 10.0.0.1:5432: connect: connection refused", "")
+	b := fp("shop", "*net.OpError", "read tcp 10.0.0.1:5432: i/o timeout", stackOf("main.run"))
+	c := fp("shop", "*status.Error", "rpc error: code = Unavailable desc = node bob-laptop is gone", "")
+	d := fp("shop", "*status.Error", "rpc error: code = Unavailable desc = all connections busy", "")
 	if a != b || c != d || a == c {
 		t.Errorf("rule groups: network %s %s, unavailable %s %s", a, b, c, d)
 	}
-	if f.Fingerprint("billing", "*net.OpError", "x", "") == a {
+	if fp("billing", "*net.OpError", "x", "") == a {
 		t.Error("a rule's group spans services")
 	}
 	for _, bad := range []GroupingRule{{Type: "*net.OpError"}, {Group: "everything"}} {
@@ -131,10 +149,10 @@ func TestPreviousFingerprintIsV1(t *testing.T) {
 	}
 	stack := "goroutine 1 [running]:\nexample.com/shop/orders.(*Service).Place(0x1)\n\t/src/orders/service.go:42 +0x1d\n" +
 		"example.com/shop/api.handleOrder()\n\t/src/api/api.go:17\nnet/http.HandlerFunc.ServeHTTP()\n\t/go/net/http/server.go:2220\n"
-	if got := f.Previous("shop", "*errors.errorString", "order 42 failed", stack); got != "9697eab0d3560668321efb3f42acc123" {
+	if got := f.Previous(&exporter.Record{Service: "shop", Type: "*errors.errorString", Message: "order 42 failed", Stacktrace: stack}); got != "9697eab0d3560668321efb3f42acc123" {
 		t.Errorf("v1 with app frames = %s", got)
 	}
-	if got := f.Previous("shop", "*fmt.wrapError", "user 42 at /var/x not found", ""); got != "459f1b72c4f00c7f1c0e01272306456c" {
+	if got := f.Previous(&exporter.Record{Service: "shop", Type: "*fmt.wrapError", Message: "user 42 at /var/x not found"}); got != "459f1b72c4f00c7f1c0e01272306456c" {
 		t.Errorf("v1 by message = %s", got)
 	}
 }

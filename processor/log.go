@@ -6,6 +6,7 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
 
@@ -71,7 +72,13 @@ func (l *logProcessor) OnEmit(ctx context.Context, r *sdklog.Record) error {
 	if isException(masked) {
 		_, resAttrs, nRes := l.p.maskResource(r.Resource())
 		n += nRes
-		sc := newSpanContext("", trace.NewSpanContext(trace.SpanContextConfig{TraceID: r.TraceID(), SpanID: r.SpanID()}), nil, resAttrs)
+		// The record names no span; the span it was logged in, if any, is
+		// where the exception happened, as for a span event.
+		var spanName string
+		if s, ok := trace.SpanFromContext(ctx).(sdktrace.ReadOnlySpan); ok && s.SpanContext().SpanID() == r.SpanID() {
+			spanName = s.Name()
+		}
+		sc := newSpanContext(spanName, trace.NewSpanContext(trace.SpanContextConfig{TraceID: r.TraceID(), SpanID: r.SpanID()}), nil, resAttrs)
 		at := r.Timestamp()
 		if at.IsZero() {
 			at = r.ObservedTimestamp()

@@ -264,8 +264,8 @@ func (p *Processor) fingerprint(r *exporter.Record) bool {
 		}
 		return false
 	}
-	r.Fingerprint = p.fp.Fingerprint(r.Service, r.Type, r.Message, r.Stacktrace)
-	r.PreviousFingerprint = p.fp.Previous(r.Service, r.Type, r.Message, r.Stacktrace)
+	r.Fingerprint = p.fp.Fingerprint(r)
+	r.PreviousFingerprint = p.fp.Previous(r)
 	return true
 }
 

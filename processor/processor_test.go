@@ -112,8 +112,9 @@ func TestRecordFields(t *testing.T) {
 			t.Errorf("%s = %q, want %q", c.name, c.got, c.want)
 		}
 	}
-	if len(r.ID) != 32 || len(r.Fingerprint) != 32 || r.Time.IsZero() {
-		t.Errorf("ID %q, Fingerprint %q, Time %v: want 32 hex digits each and a time", r.ID, r.Fingerprint, r.Time)
+	if len(r.ID) != 32 || len(r.Fingerprint) != 32 || len(r.PreviousFingerprint) != 32 || r.PreviousFingerprint == r.Fingerprint || r.Time.IsZero() {
+		t.Errorf("ID %q, Fingerprint %q, PreviousFingerprint %q, Time %v: want 32 hex digits each, two fingerprints, and a time",
+			r.ID, r.Fingerprint, r.PreviousFingerprint, r.Time)
 	}
 	if !strings.Contains(r.Stacktrace, "processor_test.TestRecordFields") {
 		t.Errorf("stack does not name the capturing function:\n%s", r.Stacktrace)
@@ -326,10 +327,16 @@ func TestCallerFingerprintWins(t *testing.T) {
 	pl := newPipeline(t, processor.Config{})
 	ctx, span := pl.tp.Tracer("test").Start(context.Background(), "op")
 	scope.CaptureException(ctx, errors.New("x"), attribute.String(processor.FingerprintKey, "payments-timeout"))
+	scope.CaptureException(ctx, errors.New("y"), scope.Fingerprint("payments", "timeout"))
+	scope.CaptureException(ctx, errors.New("z"), scope.Fingerprint("no\nstore takes this"))
 	span.End()
 	pl.flush(t)
-	if got := pl.rec.Records()[0].Fingerprint; got != "payments-timeout" {
-		t.Errorf("fingerprint = %q, want the caller's", got)
+	recs := pl.rec.Records()
+	if recs[0].Fingerprint != "payments-timeout" || recs[1].Fingerprint != "payments/timeout" || recs[0].PreviousFingerprint != "" {
+		t.Errorf("fingerprints %q and %q (previous %q), want the caller's", recs[0].Fingerprint, recs[1].Fingerprint, recs[0].PreviousFingerprint)
+	}
+	if fp := recs[2].Fingerprint; exporter.CheckFingerprint(fp) != nil || strings.Contains(fp, "store") {
+		t.Errorf("a fingerprint no store accepts was kept: %q", fp)
 	}
 }
 

@@ -60,7 +60,8 @@ type Config struct {
 	// RetentionInterval is how often old partitions are dropped (default
 	// one hour).
 	RetentionInterval time.Duration
-	// Logger reports retention failures (default slog.Default()).
+	// Logger reports retention and carry-over failures (default
+	// slog.Default()).
 	Logger *slog.Logger
 }
 
@@ -112,6 +113,8 @@ type Exporter struct {
 	cfg    Config
 	schema schemaOptions
 	insert string
+
+	carried carried // fingerprints carried over from their previous version
 
 	stop     chan struct{}
 	done     chan struct{}
@@ -219,6 +222,11 @@ func (e *Exporter) Export(ctx context.Context, records []exporter.Record) error 
 	}
 	if err := batch.Send(); err != nil {
 		return classify(fmt.Errorf("clickhouse: insert %d records: %w", len(records), err))
+	}
+	// The records are stored: a failed carry-over must not make the
+	// processor insert them again. The next batch of the group retries it.
+	if err := e.carryOver(ctx, records); err != nil {
+		e.cfg.Logger.Warn("error tracker: clickhouse: groups not carried over to the new fingerprint yet", "error", err)
 	}
 	return nil
 }

@@ -76,22 +76,36 @@ type pending struct {
 // Export applies the policy to a batch and sends the mails it calls for.
 func (e *Exporter) Export(ctx context.Context, records []exporter.Record) error {
 	byGroup := map[string][]exporter.Record{}
-	var fps []string
+	previous := map[string]map[string]bool{} // fingerprint → its records' previous ones
+	var fps, lookup []string
 	for _, r := range records {
 		if _, ok := byGroup[r.Fingerprint]; !ok {
 			fps = append(fps, r.Fingerprint)
+			lookup = append(lookup, r.Fingerprint)
 		}
 		byGroup[r.Fingerprint] = append(byGroup[r.Fingerprint], r)
+		if old := r.PreviousFingerprint; old != "" && old != r.Fingerprint && !previous[r.Fingerprint][old] {
+			if previous[r.Fingerprint] == nil {
+				previous[r.Fingerprint] = map[string]bool{}
+			}
+			previous[r.Fingerprint][old] = true
+			lookup = append(lookup, old)
+		}
 	}
 	sort.Strings(fps)
 	var states map[string]exporter.GroupState
 	if e.cfg.Store != nil {
 		var err error
-		if states, err = e.cfg.Store.GroupStates(ctx, fps); err != nil {
+		if states, err = e.cfg.Store.GroupStates(ctx, lookup); err != nil {
 			// Without the store, decide from what this process saw: better
 			// a mail too many than a new error unannounced.
 			e.cfg.Logger.Warn("error tracker: mail policy cannot read the store; deciding from memory", "error", err)
 			states = nil
+		}
+	}
+	for fp, olds := range previous {
+		if st, ok := carryOver(states, fp, olds); ok {
+			states[fp] = st
 		}
 	}
 	now := time.Now()
@@ -115,6 +129,31 @@ func (e *Exporter) Export(ctx context.Context, records []exporter.Record) error 
 		e.mu.Unlock()
 	}
 	return errors.Join(errs...)
+}
+
+// carryOver returns a group's state with what the store knows of the
+// groups its records had under the previous fingerprint: the earliest first
+// sighting, the latest status a person set, the largest count. The store
+// carries these over too, but maybe not yet: its exporter runs beside
+// this one. Without such knowledge an upgrade of the fingerprint would
+// announce every old error as new.
+func carryOver(states map[string]exporter.GroupState, fp string, previous map[string]bool) (exporter.GroupState, bool) {
+	st, known := states[fp]
+	for old := range previous {
+		o, ok := states[old]
+		if !ok {
+			continue
+		}
+		if !known || st.FirstSeen.IsZero() || (!o.FirstSeen.IsZero() && o.FirstSeen.Before(st.FirstSeen)) {
+			st.FirstSeen = o.FirstSeen
+		}
+		if o.StatusChanged.After(st.StatusChanged) {
+			st.Status, st.StatusChanged = o.Status, o.StatusChanged
+		}
+		st.Count = max(st.Count, o.Count)
+		known = true
+	}
+	return st, known
 }
 
 func (e *Exporter) memory(fp string) *groupMemory {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -427,4 +428,50 @@ func TestProcessorOption(t *testing.T) {
 		t.Fatalf("SendNotification on: %v %v %v", on, e, err)
 	}
 	_ = e.Shutdown(context.Background())
+}
+
+// An upgrade of the fingerprint gives old errors new fingerprints: the mail
+// policy reads the groups of the previous ones, even before the store has
+// carried them over, and announces no old error as new.
+func TestFingerprintUpgradeAnnouncesNothingOld(t *testing.T) {
+	in := testenv.StartInbox(t)
+	store := newStore(t)
+	cfg := mailConfig(in)
+	cfg.Store = store
+	ctx := context.Background()
+	t0 := time.Now().Add(-time.Hour)
+
+	before := newMailer(t, cfg)
+	batch := []exporter.Record{rec("v1-open", t0), rec("v1-resolved", t0)}
+	for _, e := range []exporter.Exporter{store, before} {
+		if err := e.Export(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in.WaitFor(t, 2)
+	if err := store.Resolve(ctx, "v1-resolved"); err != nil {
+		t.Fatal(err)
+	}
+
+	after := newMailer(t, cfg) // the upgraded process
+	upgraded := func(fp, previous string) exporter.Record {
+		r := rec(fp, time.Now())
+		r.PreviousFingerprint = previous
+		return r
+	}
+	batch = []exporter.Record{upgraded("v2-open", "v1-open"), upgraded("v2-resolved", "v1-resolved"), upgraded("v2-new", "v1-unknown")}
+	if err := after.Export(ctx, batch); err != nil { // before the store carries anything over
+		t.Fatal(err)
+	}
+	msgs := in.WaitFor(t, 4)
+	time.Sleep(100 * time.Millisecond)
+	var subjects []string
+	for _, m := range in.Messages()[2:] {
+		subjects = append(subjects, testenv.ParseMail(t, m).Subject)
+	}
+	sort.Strings(subjects)
+	if len(in.Messages()) != 4 || !strings.Contains(subjects[0], "boom v2-new") || strings.Contains(subjects[0], "[regression]") ||
+		!strings.Contains(subjects[1], "[regression]") || !strings.Contains(subjects[1], "boom v2-resolved") {
+		t.Errorf("%d mails; after the upgrade %q, want v2-new announced and v2-resolved as a regression, nothing for v2-open", len(msgs), subjects)
+	}
 }
