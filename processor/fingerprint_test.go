@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/errortracker/errortracker/exporter"
+	"github.com/errortracker/errortracker/internal/corpus"
 )
 
 // stackOf writes a stack in runtime.Stack's format (the SDK's RecordError),
@@ -154,5 +155,46 @@ func TestPreviousFingerprintIsV1(t *testing.T) {
 	}
 	if got := f.Previous(&exporter.Record{Service: "shop", Type: "*fmt.wrapError", Message: "user 42 at /var/x not found"}); got != "459f1b72c4f00c7f1c0e01272306456c" {
 		t.Errorf("v1 by message = %s", got)
+	}
+}
+
+// BenchmarkFingerprint measures grouping one exception from the corpus, with
+// a stack (package scope's) and without (span.RecordError's default): v1
+// alone (the baseline, what the processor did before), v2 alone, and both
+// (what it does now, for the carry-over).
+func BenchmarkFingerprint(b *testing.B) {
+	events := loadCorpus(&testing.T{})
+	f, err := newFingerprinter([]string{corpus.AppPackage}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var withStack, without *exporter.Record
+	for _, e := range events {
+		switch {
+		case withStack == nil && e.Via == "scope" && e.Stacktrace != "" && !strings.Contains(e.Label, "panic"):
+			withStack = record(e)
+		case without == nil && e.Via == "record_error":
+			without = record(e)
+		}
+	}
+	for _, c := range []struct {
+		name string
+		r    *exporter.Record
+	}{{"stack", withStack}, {"no-stack", without}} {
+		b.Run(c.name+"/v1", func(b *testing.B) {
+			for b.Loop() {
+				_ = f.Previous(c.r)
+			}
+		})
+		b.Run(c.name+"/v2", func(b *testing.B) {
+			for b.Loop() {
+				_ = f.Fingerprint(c.r)
+			}
+		})
+		b.Run(c.name+"/v2+v1", func(b *testing.B) {
+			for b.Loop() {
+				_, _ = f.Fingerprint(c.r), f.Previous(c.r)
+			}
+		})
 	}
 }

@@ -1,12 +1,17 @@
 package processor
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 )
 
+// quotedPattern is what replaceQuoted does, as a regexp.
+const quotedPattern = `"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|` + "`[^`\n]*`"
+
 // FuzzNormalize checks that normalising never panics, is stable (a second
-// pass changes nothing), and leaves no digit behind.
+// pass changes nothing), and leaves no digit behind, and that the scanner
+// for quoted strings agrees with its regexp.
 func FuzzNormalize(f *testing.F) {
 	for _, s := range []string{
 		"user 42 not found",
@@ -23,7 +28,11 @@ func FuzzNormalize(f *testing.F) {
 		f.Add(s)
 	}
 	n := newNormalizer(FingerprintVersion)
+	quoted := regexp.MustCompile(quotedPattern)
 	f.Fuzz(func(t *testing.T, msg string) {
+		if want, got := quoted.ReplaceAllLiteralString(msg, "<str>"), replaceQuoted(msg); got != want {
+			t.Fatalf("replaceQuoted(%q) = %q, the regexp gives %q", msg, got, want)
+		}
 		once := n.Normalize(msg)
 		twice := n.Normalize(once)
 		if once != twice {

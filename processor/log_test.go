@@ -104,3 +104,46 @@ func TestLogRecordsJoinTheSpanEventsGroup(t *testing.T) {
 		t.Errorf("exported log record: fingerprint %q password %q body %q", fp, pw, out.Body().AsString())
 	}
 }
+
+// A bare sentinel says nothing of where it came from: the span tells. A log
+// record takes the span it was logged in, so it joins the span event's
+// group there, and not the group of the same text in another span.
+func TestLogRecordsOfABareSentinelGroupByTheirSpan(t *testing.T) {
+	rec := &recorder{}
+	p, err := processor.New(processor.Config{}, processor.WithExporter(rec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(p))
+	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(p.LogProcessor()))
+	defer lp.Shutdown(context.Background())
+	defer tp.Shutdown(context.Background())
+
+	logDeadline := func(ctx context.Context) {
+		var r log.Record
+		r.SetTimestamp(time.Now())
+		r.AddAttributes(attribute.String("exception.type", "context.deadlineExceededError"),
+			attribute.String("exception.message", context.DeadlineExceeded.Error()))
+		lp.Logger("test").Emit(ctx, r)
+	}
+	for _, name := range []string{"inventory.reserve", "mailer.send"} {
+		ctx, span := tp.Tracer("test").Start(context.Background(), name)
+		span.RecordError(context.DeadlineExceeded)
+		logDeadline(ctx)
+		span.End()
+	}
+	if err := lp.ForceFlush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	recs := rec.Records()
+	if len(recs) != 4 {
+		t.Fatalf("%d records, want 4", len(recs))
+	}
+	byFP := map[string][]string{}
+	for _, r := range recs {
+		byFP[r.Fingerprint] = append(byFP[r.Fingerprint], r.SpanName)
+	}
+	if len(byFP) != 2 {
+		t.Errorf("groups by span name: %v, want inventory.reserve's two and mailer.send's two", byFP)
+	}
+}

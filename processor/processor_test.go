@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -303,17 +304,29 @@ func TestFingerprint(t *testing.T) {
 		span.RecordError(errors.New(msg))
 		span.End()
 	}
+	// The same wrapped error through scope (type *strconv.NumError) and
+	// span.RecordError (type *fmt.wrapError, no stack): one group.
+	numErr := func(s string) error {
+		return fmt.Errorf("parse quantity: %w", &strconv.NumError{Func: "Atoi", Num: s, Err: strconv.ErrSyntax})
+	}
+	capture(numErr("abc"))
+	_, span := tr.Start(context.Background(), "op")
+	span.RecordError(numErr("x1"))
+	span.End()
 	pl.flush(t)
 	recs := pl.rec.Records()
-	if len(recs) != 6 {
+	if len(recs) != 8 {
 		t.Fatalf("got %d records", len(recs))
+	}
+	if recs[6].Type == recs[7].Type || recs[6].Fingerprint != recs[7].Fingerprint {
+		t.Errorf("scope (%s) and RecordError (%s) of one error: fingerprints %s and %s", recs[6].Type, recs[7].Type, recs[6].Fingerprint, recs[7].Fingerprint)
 	}
 	fp := func(i int) string { return recs[i].Fingerprint }
 	if fp(0) != fp(1) {
 		t.Error("the same error raised at two lines of one function with other ids got two fingerprints")
 	}
 	if fp(0) == fp(2) {
-		t.Error("two types share a fingerprint")
+		t.Error("two errors with other messages share a fingerprint")
 	}
 	if fp(3) != fp(4) {
 		t.Error("messages that differ by a number got two fingerprints")
