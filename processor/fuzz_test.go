@@ -9,6 +9,9 @@ import (
 // quotedPattern is what replaceQuoted does, as a regexp.
 const quotedPattern = `"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|` + "`[^`\n]*`"
 
+// numberPattern is what replaceNumbers does, as a regexp, signed and not.
+const numberPattern = `\d+(?:\.\d+)*`
+
 // FuzzNormalize checks that normalising never panics, is stable (a second
 // pass changes nothing), and leaves no digit behind, and that the scanner
 // for quoted strings agrees with its regexp.
@@ -24,14 +27,22 @@ func FuzzNormalize(f *testing.F) {
 		"[2001:db8::1]:443 unreachable",
 		"'unterminated \"quotes` everywhere",
 		"open /var/lib/x.db and testdata/a.json, 3/4 done, C:\\x\\y",
+		"-3 and SKU-12, 1.2.3. and 4..5 -x -7.5-",
 	} {
 		f.Add(s)
 	}
 	n := newNormalizer(FingerprintVersion)
 	quoted := regexp.MustCompile(quotedPattern)
+	number, signedNumber := regexp.MustCompile(numberPattern), regexp.MustCompile(`(?:\B-)?`+numberPattern)
 	f.Fuzz(func(t *testing.T, msg string) {
 		if want, got := quoted.ReplaceAllLiteralString(msg, "<str>"), replaceQuoted(msg); got != want {
 			t.Fatalf("replaceQuoted(%q) = %q, the regexp gives %q", msg, got, want)
+		}
+		if want, got := number.ReplaceAllLiteralString(msg, "<num>"), replaceNumbers(msg, false); got != want {
+			t.Fatalf("replaceNumbers(%q, false) = %q, the regexp gives %q", msg, got, want)
+		}
+		if want, got := signedNumber.ReplaceAllLiteralString(msg, "<num>"), replaceNumbers(msg, true); got != want {
+			t.Fatalf("replaceNumbers(%q, true) = %q, the regexp gives %q", msg, got, want)
 		}
 		once := n.Normalize(msg)
 		twice := n.Normalize(once)
