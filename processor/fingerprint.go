@@ -510,7 +510,9 @@ func replaceNumbers(msg string, signed bool) string {
 	return b.String()
 }
 
-func isWord(c byte) bool { return isDigit(c) || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '_' }
+func isWord(c byte) bool {
+	return isDigit(c) || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '_'
+}
 
 // Normalize returns msg with its variable parts replaced.
 func (n *normalizer) Normalize(msg string) string {
