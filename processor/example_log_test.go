@@ -16,7 +16,8 @@ import (
 // An error logged through log/slog and the OpenTelemetry slog bridge
 // reaches the same pipeline as span events: masked, fingerprinted, and in
 // the same group as the span event of the same error. The bridge carries
-// what the slog call gives it, so the call names the exception attributes.
+// what the slog call gives it, so the call names the exception attributes:
+// scope.LogArgs does, with the stack.
 func ExampleProcessor_LogProcessor() {
 	p, err := processor.New(processor.Config{}, processor.WithExporter(printer{}))
 	if err != nil {
@@ -27,9 +28,8 @@ func ExampleProcessor_LogProcessor() {
 	logger := otelslog.NewLogger("shop", otelslog.WithLoggerProvider(lp))
 
 	err = errors.New("charge card: declined")
-	logger.ErrorContext(context.Background(), "payment failed",
-		"exception.type", scope.ExceptionType(err), "exception.message", err.Error(),
-		"card_token", "tok_4242")
+	// scope.LogArgs gives exception.type, exception.message and the stack.
+	logger.ErrorContext(context.Background(), "payment failed", append(scope.LogArgs(err), "card_token", "tok_4242")...)
 
 	_ = lp.ForceFlush(context.Background())
 	_ = tp.Shutdown(context.Background())

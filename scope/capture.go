@@ -71,6 +71,26 @@ func CapturePanic(ctx context.Context, recovered any, extras ...attribute.KeyVal
 	capture(ctx, "CapturePanic", typ, msg, stack(3), true, extras)
 }
 
+// LogArgs returns the exception attributes of err — exception.type,
+// exception.message and the caller's stack as exception.stacktrace — as
+// arguments for a log/slog call, which the OpenTelemetry slog bridge
+// (otelslog) turns into the attributes of a log record:
+//
+//	logger.ErrorContext(ctx, "payment failed", scope.LogArgs(err)...)
+//
+// The bridge carries only what the call gives it; without a stack, a
+// logged panic or bare sentinel cannot be told by where it happened.
+func LogArgs(err error) []any {
+	if err == nil {
+		return nil
+	}
+	return []any{
+		string(semconv.ExceptionTypeKey), ExceptionType(err),
+		string(semconv.ExceptionMessageKey), err.Error(),
+		string(semconv.ExceptionStacktraceKey), stack(3),
+	}
+}
+
 // ExceptionType returns the exception.type recorded for err: the type of
 // the first error along its Unwrap chain that is not a generic wrapper
 // (*fmt.wrapError, *fmt.wrapErrors, *errors.joinError), written as the SDK's

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -366,5 +367,19 @@ func TestSetExtraReachesCurrentSpan(t *testing.T) {
 	}
 	if !found {
 		t.Error("extra not on the scope's span")
+	}
+}
+
+func TestLogArgs(t *testing.T) {
+	err := fmt.Errorf("charge order 7: %w", &strconv.NumError{Func: "Atoi", Num: "x", Err: strconv.ErrSyntax})
+	args := scope.LogArgs(err)
+	if len(args) != 6 || args[0] != "exception.type" || args[1] != "*strconv.NumError" || args[3] != err.Error() || args[4] != "exception.stacktrace" {
+		t.Fatalf("args = %q", args)
+	}
+	if top := strings.SplitN(args[5].(string), "\n", 2)[0]; !strings.HasPrefix(top, "github.com/errortracker/errortracker/scope_test.TestLogArgs(") {
+		t.Errorf("stack starts at %q, want the caller", top)
+	}
+	if scope.LogArgs(nil) != nil {
+		t.Error("args for a nil error")
 	}
 }
