@@ -70,11 +70,12 @@ func (r GroupingRule) matches(typ, message string) bool {
 //   - its message with the variable parts replaced (ids, values, addresses,
 //     paths…) — the chain of %w prefixes and the sentinel or the meaningful
 //     type's text at its end; for errors.Join, the first error's line;
-//   - for a panic, the function that panicked (the first app frame below
-//     the panic), whichever path led there;
-//   - for a bare well-known sentinel ("context deadline exceeded", "EOF"),
-//     which says nothing of where it came from, the function that reported
-//     it;
+//   - when the message says nothing of where it came from — a bare
+//     well-known sentinel ("context deadline exceeded", "EOF") or a runtime
+//     error ("index out of range") — for a panic, the function that
+//     panicked (the first app frame below the panic), whichever path led
+//     there; otherwise the span that recorded it, or else the function that
+//     reported it;
 //
 // and not by exception.type, which span.RecordError fills with the
 // outermost wrapper (*fmt.wrapError) where package scope records the
@@ -184,16 +185,7 @@ func (f *fingerprinter) Fingerprint(r *exporter.Record) string {
 // was made: one of the standard library's bare sentinels, or a runtime
 // error such as a nil dereference or an index out of range.
 func (f *fingerprinter) isGeneric(typ, template string) bool {
-	return f.generic[template] || strings.HasPrefix(typ, "runtime.") || strings.HasPrefix(template, "runtime error: ") ||
-		runtimePanics[template]
-}
-
-// runtimePanics are the runtime's panics without the "runtime error: "
-// prefix.
-var runtimePanics = map[string]bool{
-	"assignment to entry in nil map": true, "send on closed channel": true,
-	"close of closed channel": true, "close of nil channel": true,
-	"all goroutines are asleep - deadlock!": true,
+	return f.generic[template] || strings.HasPrefix(typ, "runtime.") || strings.HasPrefix(template, "runtime error: ")
 }
 
 // Previous returns the v1 fingerprint of an exception: service, type, and
