@@ -141,17 +141,7 @@ func (e *Exporter) carryOver(ctx context.Context, records []exporter.Record) err
 		}
 	}
 	if len(stateRows) > 0 {
-		batch, err := e.conn.PrepareBatch(ctx, "INSERT INTO "+e.schema.DB+".group_state (fingerprint, status, changed_ns, version)")
-		if err != nil {
-			return fmt.Errorf("carry states over: %w", err)
-		}
-		for _, row := range stateRows {
-			if err := batch.Append(row...); err != nil {
-				_ = batch.Abort()
-				return fmt.Errorf("carry states over: %w", err)
-			}
-		}
-		if err := batch.Send(); err != nil {
+		if err := e.insertStates(ctx, stateRows...); err != nil {
 			return fmt.Errorf("carry states over: %w", err)
 		}
 	}

@@ -351,21 +351,30 @@ func (e *Exporter) setState(ctx context.Context, fingerprint string, status expo
 // writeState appends a state row; the newest version wins at read time.
 func (e *Exporter) writeState(ctx context.Context, fingerprint string, status exporter.Status) error {
 	now := uint64(time.Now().UnixNano())
+	if err := e.insertStates(ctx, []any{fingerprint, string(status), now, now}); err != nil {
+		return fmt.Errorf("clickhouse: set state: %w", err)
+	}
+	return nil
+}
+
+// insertStates appends state rows: fingerprint, status, changed_ns,
+// version.
+func (e *Exporter) insertStates(ctx context.Context, rows ...[]any) error {
 	if e.schema.Cluster != "" {
 		// The state must be readable as soon as this returns.
 		ctx = ch.Context(ctx, ch.WithSettings(ch.Settings{"insert_distributed_sync": 1}))
 	}
 	batch, err := e.conn.PrepareBatch(ctx, "INSERT INTO "+e.schema.DB+".group_state (fingerprint, status, changed_ns, version)")
 	if err != nil {
-		return fmt.Errorf("clickhouse: set state: %w", err)
+		return err
 	}
-	if err := batch.Append(fingerprint, string(status), now, now); err != nil {
-		return fmt.Errorf("clickhouse: set state: %w", err)
+	for _, row := range rows {
+		if err := batch.Append(row...); err != nil {
+			_ = batch.Abort()
+			return err
+		}
 	}
-	if err := batch.Send(); err != nil {
-		return fmt.Errorf("clickhouse: set state: %w", err)
-	}
-	return nil
+	return batch.Send()
 }
 
 // requireGroup rejects an invalid fingerprint and one the store does not
