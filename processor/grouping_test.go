@@ -249,3 +249,31 @@ func keys(m map[string]bool) []string {
 	sort.Strings(out)
 	return out
 }
+
+// TestCorpusIsReproducible runs the corpus app again: the committed corpus
+// must be what the code makes today, label for label and group for group
+// (ports, goroutine ids and lines may differ; no fingerprint reads them).
+func TestCorpusIsReproducible(t *testing.T) {
+	if *updateCorpus {
+		t.Skip("the corpus is being rewritten")
+	}
+	committed := loadCorpus(t)
+	fresh, err := corpus.Generate(t.Context(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fresh) != len(committed) {
+		t.Fatalf("the app makes %d events, the corpus holds %d: go test -run GroupingCorpus ./processor -args -update", len(fresh), len(committed))
+	}
+	f, err := newFingerprinter([]string{corpus.AppPackage}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range fresh {
+		a, b := fresh[i], committed[i]
+		if a.Label != b.Label || a.Via != b.Via || a.Type != b.Type || a.Span != b.Span || f.Fingerprint(record(a)) != f.Fingerprint(record(b)) {
+			t.Errorf("event %d: the app makes %s %s %s %q, the corpus holds %s %s %s %q", i+1,
+				a.Label, a.Via, a.Type, a.Message, b.Label, b.Via, b.Type, b.Message)
+		}
+	}
+}
