@@ -41,8 +41,8 @@ func ViaOf(ctx context.Context) Via {
 	return v
 }
 
-// Message records a message through package scope, or as a warning log
-// record through the slog bridge.
+// Message records a message through package scope's CaptureMessage, or
+// else as an error, the way ctx asks.
 func Message(ctx context.Context, msg string) {
 	if ViaOf(ctx) == Scope {
 		scope.CaptureMessage(ctx, msg)
@@ -53,7 +53,7 @@ func Message(ctx context.Context, msg string) {
 
 // Error records err on the span in ctx the way ctx asks.
 func Error(ctx context.Context, err error) {
-	switch v, _ := ctx.Value(viaKey{}).(Via); v {
+	switch v := ViaOf(ctx); v {
 	case Scope:
 		scope.CaptureException(ctx, err)
 	case RecordError:
@@ -72,10 +72,9 @@ func Error(ctx context.Context, err error) {
 // Panic records a value recovered from a panic. Call it from the deferred
 // function that recovered, so that the stack holds the panicking frames.
 func Panic(ctx context.Context, recovered any) {
-	switch v, _ := ctx.Value(viaKey{}).(Via); v {
-	case Scope:
+	if ViaOf(ctx) == Scope {
 		scope.CapturePanic(ctx, recovered)
-	default:
-		Error(ctx, fmt.Errorf("%v", recovered))
+		return
 	}
+	Error(ctx, fmt.Errorf("%v", recovered))
 }
