@@ -26,6 +26,11 @@ type Record struct {
 	// sighting and resolved state of PreviousFingerprint over to it, so an
 	// upgrade announces no old error as new.
 	PreviousFingerprint string
+	// Grouping says in words what Fingerprint was made of, e.g. `message
+	// "load user <num>: sql: no rows in result set"` or `message "runtime
+	// error: index out of range [<num>] with length <num>", panicked in
+	// shop.cartTotal`: why occurrences share a group.
+	Grouping string
 	// Time is when the exception was recorded (the event's time).
 	Time time.Time
 

@@ -137,12 +137,19 @@ const maxMessageBytes = 1024
 
 // Fingerprint returns the v2 group of an exception.
 func (f *fingerprinter) Fingerprint(r *exporter.Record) string {
+	fp, _ := f.Group(r)
+	return fp
+}
+
+// Group returns the v2 group of an exception, and what it was made of in
+// words a person reads: the basis, shown on the exception's page.
+func (f *fingerprinter) Group(r *exporter.Record) (fingerprint, basis string) {
 	h := newHash(FingerprintVersion, r.Service)
 	for _, rule := range f.rules {
 		if rule.matches(r.Type, r.Message) {
 			h.write("rule")
 			h.write(rule.Group)
-			return h.sum()
+			return h.sum(), fmt.Sprintf("grouping rule %q", rule.Group)
 		}
 	}
 	message := r.Message
@@ -155,12 +162,20 @@ func (f *fingerprinter) Fingerprint(r *exporter.Record) string {
 		message = strings.ToValidUTF8(message[:maxMessageBytes], "")
 	}
 	template := f.norm.Normalize(message)
+	switch {
+	case r.Type == scope.MessageType:
+		basis = fmt.Sprintf("captured message %q", template)
+	case template == "":
+		basis = fmt.Sprintf("type %s (no message)", r.Type)
+	default:
+		basis = fmt.Sprintf("message %q", template)
+	}
 	if r.Type == scope.MessageType || template == "" {
 		h.write(r.Type) // a captured message is not an exception of the same text
 	}
 	h.write(template)
 	if r.Type == scope.MessageType || !f.isGeneric(r.Type, template) {
-		return h.sum()
+		return h.sum(), basis
 	}
 	// The message says what happened, not where: a bare sentinel or a
 	// runtime error. A panic is told by the function that panicked; any
@@ -171,14 +186,19 @@ func (f *fingerprinter) Fingerprint(r *exporter.Record) string {
 	if fn := panickingFunction(frames, f.app); fn != "" {
 		h.write("panic")
 		h.write(fn)
+		basis += ", panicked in " + fn
 	} else if r.SpanName != "" && !strings.HasPrefix(r.SpanName, "Capture") {
+		name := f.previous.Normalize(r.SpanName)
 		h.write("span")
-		h.write(f.previous.Normalize(r.SpanName))
+		h.write(name)
+		basis += fmt.Sprintf(", in span %q", name)
 	} else {
+		fn := reportingFunction(frames, f.app)
 		h.write("reported")
-		h.write(reportingFunction(frames, f.app))
+		h.write(fn)
+		basis += ", reported by " + fn
 	}
-	return h.sum()
+	return h.sum(), basis
 }
 
 // isGeneric reports whether a normalised message tells nothing of where it

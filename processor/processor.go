@@ -262,9 +262,10 @@ func (p *Processor) fingerprint(r *exporter.Record) bool {
 			// A caller's value no store would accept still names a group.
 			r.Fingerprint = newHash(FingerprintKey, r.Fingerprint).sum()
 		}
+		r.Grouping = "set by the caller"
 		return false
 	}
-	r.Fingerprint = p.fp.Fingerprint(r)
+	r.Fingerprint, r.Grouping = p.fp.Group(r)
 	r.PreviousFingerprint = p.fp.Previous(r)
 	return true
 }

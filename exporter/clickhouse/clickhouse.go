@@ -188,7 +188,7 @@ func majorVersion(v string) int {
 // occurrenceColumns are inserted in this order; 18.16 needs the explicit
 // list, and Nested columns go in as their parallel arrays.
 var occurrenceColumns = []string{
-	"id", "fingerprint", "time", "time_ns", "type", "message", "stacktrace", "escaped",
+	"id", "fingerprint", "grouping", "time", "time_ns", "type", "message", "stacktrace", "escaped",
 	"service", "service_version", "environment", "span_name", "trace_id", "span_id",
 	"host", "method", "path", "route", "status_code",
 	"attributes.key", "attributes.value", "extras.key", "extras.value", "resource.key", "resource.value",
@@ -211,7 +211,7 @@ func (e *Exporter) Export(ctx context.Context, records []exporter.Record) error 
 		ek, ev := pairs(r.Extras)
 		rk, rv := pairs(r.Resource)
 		if err := batch.Append(
-			r.ID, r.Fingerprint, r.Time.UTC(), uint64(r.Time.UnixNano()), r.Type, r.Message, r.Stacktrace, boolByte(r.Escaped),
+			r.ID, r.Fingerprint, r.Grouping, r.Time.UTC(), uint64(r.Time.UnixNano()), r.Type, r.Message, r.Stacktrace, boolByte(r.Escaped),
 			r.Service, r.ServiceVersion, r.Environment, r.SpanName, traceID(r), spanID(r),
 			r.Host, r.Method, r.Path, r.Route, uint16(max(0, min(r.StatusCode, 65535))),
 			ak, av, ek, ev, rk, rv,

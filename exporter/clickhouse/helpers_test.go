@@ -67,6 +67,7 @@ func record(fp string, at time.Time, mutate ...func(*exporter.Record)) exporter.
 	r := exporter.Record{
 		ID:          hex.EncodeToString(id[:]),
 		Fingerprint: fp,
+		Grouping:    `message "boom in ` + fp + `"`,
 		Time:        at,
 		Type:        "*errors.errorString",
 		Message:     "boom in " + fp,

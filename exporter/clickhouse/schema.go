@@ -28,6 +28,7 @@ const (
 	codeDuplicateColumn    = 15
 	codeTableAlreadyExists = 57
 	codeDatabaseExists     = 82
+	codeIllegalColumn      = 44
 )
 
 // schemaOptions are what the DDL depends on: identifiers and server
@@ -211,9 +212,11 @@ func execDDL(ctx context.Context, conn driver.Conn, stmt string) error {
 	err := conn.Exec(ctx, stmt)
 	var ex *ch.Exception
 	if errors.As(err, &ex) {
-		switch ex.Code {
-		case codeDuplicateColumn, codeTableAlreadyExists, codeDatabaseExists:
+		switch {
+		case ex.Code == codeDuplicateColumn, ex.Code == codeTableAlreadyExists, ex.Code == codeDatabaseExists:
 			return nil
+		case ex.Code == codeIllegalColumn && strings.Contains(ex.Message, "already exists"):
+			return nil // 18.16's answer to ADD COLUMN of a column another process added
 		}
 	}
 	if err != nil {

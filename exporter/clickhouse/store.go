@@ -291,7 +291,7 @@ func (e *Exporter) ListOccurrences(ctx context.Context, fingerprint string, page
 
 // occurrenceSelect reads a record back; it mirrors occurrenceColumns.
 var occurrenceSelect = []string{
-	"id", "fingerprint", "time_ns", "type", "message", "stacktrace", "escaped",
+	"id", "fingerprint", "grouping", "time_ns", "type", "message", "stacktrace", "escaped",
 	"service", "service_version", "environment", "span_name", "trace_id", "span_id",
 	"host", "method", "path", "route", "status_code",
 	"attributes.key", "attributes.value", "extras.key", "extras.value", "resource.key", "resource.value",
@@ -304,7 +304,7 @@ func scanRecord(rows driver.Rows) (exporter.Record, error) {
 	var status uint16
 	var tid, sid string
 	var ak, av, ek, ev, rk, rv []string
-	if err := rows.Scan(&r.ID, &r.Fingerprint, &ns, &r.Type, &r.Message, &r.Stacktrace, &escaped,
+	if err := rows.Scan(&r.ID, &r.Fingerprint, &r.Grouping, &ns, &r.Type, &r.Message, &r.Stacktrace, &escaped,
 		&r.Service, &r.ServiceVersion, &r.Environment, &r.SpanName, &tid, &sid,
 		&r.Host, &r.Method, &r.Path, &r.Route, &status, &ak, &av, &ek, &ev, &rk, &rv); err != nil {
 		return r, err

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+
 	"github.com/errortracker/errortracker/exporter"
 	"github.com/errortracker/errortracker/exporter/clickhouse"
 	"github.com/errortracker/errortracker/internal/testenv"
@@ -38,6 +40,49 @@ func TestMigrationsRunTwiceAndConcurrently(t *testing.T) {
 	}
 }
 
+// A database made before migration 5 gets the grouping column; its rows
+// read back with an empty one.
+func TestMigrationUpgradesAnOlderDatabase(t *testing.T) {
+	db := testDatabase(t)
+	newExporter(t, clickhouse.Config{Database: db})
+	ctx := context.Background()
+	conn, err := ch.Open(&ch.Options{Addr: []string{testenv.ClickHouseAddr(t)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// Back to the schema of version 4, with a row written then.
+	for _, stmt := range []string{
+		"ALTER TABLE " + db + ".occurrences DROP COLUMN grouping",
+		"ALTER TABLE " + db + ".schema_migrations DELETE WHERE version = 5",
+		"INSERT INTO " + db + ".occurrences (id, fingerprint, time, time_ns, type, message) SELECT 'old-1', 'fp-old', now(), toUInt64(now()) * 1000000000, 'T', 'from before'",
+	} {
+		if err := conn.Exec(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for {
+		var pending uint64
+		if err := conn.QueryRow(ctx, "SELECT count() FROM system.mutations WHERE database = ? AND is_done = 0", db).Scan(&pending); err != nil {
+			t.Fatal(err)
+		}
+		if pending == 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	e := newExporter(t, clickhouse.Config{Database: db})
+	_, old, err := e.GetGroup(ctx, "fp-old")
+	if err != nil || old.Message != "from before" || old.Grouping != "" {
+		t.Fatalf("old row after the upgrade: %+v, %v", old, err)
+	}
+	export(t, e, record("fp-new", time.Now()))
+	if _, rec, err := e.GetGroup(ctx, "fp-new"); err != nil || rec.Grouping != `message "boom in fp-new"` {
+		t.Errorf("new row: grouping %q, %v", rec.Grouping, err)
+	}
+}
+
 func TestGroupSummaryCountsDistinctOccurrences(t *testing.T) {
 	e := newExporter(t, clickhouse.Config{})
 	t0 := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
@@ -58,7 +103,7 @@ func TestGroupSummaryCountsDistinctOccurrences(t *testing.T) {
 	if g.Message != "latest message" || g.Service != "checkout" || g.Path != "/orders/42" || g.Method != "GET" || g.Status != exporter.StatusOpen {
 		t.Errorf("summary = %+v", g)
 	}
-	if latest.ID != second.ID || latest.Message != "latest message" || latest.TraceID != second.TraceID {
+	if latest.ID != second.ID || latest.Message != "latest message" || latest.TraceID != second.TraceID || latest.Grouping != second.Grouping {
 		t.Errorf("latest = %+v", latest)
 	}
 	if len(latest.Extras) != 1 || latest.Extras[0].Value.AsString() != "1234" || len(latest.Attributes) != 2 {

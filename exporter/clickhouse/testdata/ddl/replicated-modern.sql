@@ -99,3 +99,8 @@ ENGINE = Distributed(shards, errortracker, group_counts_local, cityHash64(finger
 CREATE TABLE IF NOT EXISTS errortracker.group_state ON CLUSTER shards AS errortracker.group_state_local
 ENGINE = Distributed(shards, errortracker, group_state_local, cityHash64(fingerprint));
 
+-- 005_grouping
+ALTER TABLE errortracker.occurrences_local ON CLUSTER shards ADD COLUMN grouping String DEFAULT '' AFTER fingerprint;
+
+ALTER TABLE errortracker.occurrences ON CLUSTER shards ADD COLUMN grouping String DEFAULT '' AFTER fingerprint;
+

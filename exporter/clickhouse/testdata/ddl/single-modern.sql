@@ -87,3 +87,6 @@ CREATE TABLE IF NOT EXISTS errortracker.group_state (
 ORDER BY fingerprint;
 
 -- 004_distributed
+-- 005_grouping
+ALTER TABLE errortracker.occurrences ADD COLUMN grouping String DEFAULT '' AFTER fingerprint;
+
