@@ -36,6 +36,7 @@ type apiGroup struct {
 type apiRecord struct {
 	ID             string    `json:"id"`
 	Fingerprint    string    `json:"fingerprint"`
+	Grouping       string    `json:"grouping"`
 	Time           time.Time `json:"time"`
 	Type           string    `json:"type"`
 	Message        string    `json:"message"`
@@ -79,7 +80,7 @@ func (h *handler) toAPIGroup(g exporter.Group) apiGroup {
 
 func toAPIRecord(r exporter.Record) apiRecord {
 	a := apiRecord{
-		ID: r.ID, Fingerprint: r.Fingerprint, Time: r.Time, Type: r.Type, Message: r.Message, Stacktrace: r.Stacktrace,
+		ID: r.ID, Fingerprint: r.Fingerprint, Grouping: r.Grouping, Time: r.Time, Type: r.Type, Message: r.Message, Stacktrace: r.Stacktrace,
 		Escaped: r.Escaped, Service: r.Service, ServiceVersion: r.ServiceVersion, Environment: r.Environment,
 		SpanName: r.SpanName, Host: r.Host, Method: r.Method, Path: r.Path, Route: r.Route, StatusCode: r.StatusCode,
 		Attributes: toKVs(r.Attributes), Extras: toKVs(r.Extras), Resource: toKVs(r.Resource),

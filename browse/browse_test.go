@@ -51,6 +51,7 @@ func record(fp string, at time.Time, message string) exporter.Record {
 	_, _ = rand.Read(id[:])
 	r := exporter.Record{
 		ID: hex.EncodeToString(id[:]), Fingerprint: fp, Time: at, Type: "*app.OrderError", Message: message,
+		Grouping:   `message "order <num> failed"`,
 		Stacktrace: stack, Service: "checkout", Environment: "prod", Host: "shop.example.com", Method: "GET",
 		Path: "/orders/42", Route: "/orders/{id}", StatusCode: 500,
 		Attributes: []attribute.KeyValue{attribute.String("url.query", "token=**************")},
@@ -218,7 +219,8 @@ func TestDetailActionsAndDelete(t *testing.T) {
 	}
 	for _, want := range []string{"order 1 failed", `<li class="app"><code class="fn">github.com/errortracker/errortracker/browse_test.handler</code>`,
 		`<li class="lib"><code class="fn">net/http.HandlerFunc.ServeHTTP</code>`, "token=**************", "<code>id</code>",
-		`href="https://traces.example.com/trace/ab000000000000000000000000000000"`, "/app/handler.go:42"} {
+		`href="https://traces.example.com/trace/ab000000000000000000000000000000"`, "/app/handler.go:42",
+		`<td id="grouping">message &#34;order &lt;num&gt; failed&#34;</td>`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("detail lacks %q", want)
 		}
@@ -355,7 +357,8 @@ func TestJSONAPI(t *testing.T) {
 		t.Errorf("list = %+v", list)
 	}
 	resp, body = c.get("/dev/error/api/exceptions/g00")
-	if resp.StatusCode != 200 || !strings.Contains(body, `"latest":{"id":`) || !strings.Contains(body, `"key":"id","value":"1234"`) {
+	if resp.StatusCode != 200 || !strings.Contains(body, `"latest":{"id":`) || !strings.Contains(body, `"key":"id","value":"1234"`) ||
+		!strings.Contains(body, `"grouping":"message \"order \u003cnum\u003e failed\""`) {
 		t.Errorf("group: %d %s", resp.StatusCode, body)
 	}
 	if resp, body := c.get("/dev/error/api/exceptions/g00/occurrences"); resp.StatusCode != 200 || !strings.Contains(body, `"occurrences":[{`) {

@@ -198,3 +198,29 @@ func BenchmarkFingerprint(b *testing.B) {
 		})
 	}
 }
+
+// The basis says in words what a fingerprint was made of; the exception's
+// page shows it.
+func TestGroupingBasis(t *testing.T) {
+	f, err := newFingerprinter([]string{"example.com/shop"}, []GroupingRule{{Type: "*net.OpError", Group: "network"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	panicStack := stackOf("example.com/shop/api.recoverer.func1", "panic", "example.com/shop/orders.parseQuantity", "example.com/shop/api.handleCart")
+	for _, tt := range []struct {
+		r    exporter.Record
+		want string
+	}{
+		{exporter.Record{Type: "*fmt.wrapError", Message: "load user 42: sql: no rows in result set"}, `message "load user <num>: sql: no rows in result set"`},
+		{exporter.Record{Type: "runtime.boundsError", Message: "runtime error: index out of range [5] with length 3", Stacktrace: panicStack},
+			`message "runtime error: index out of range [<num>] with length <num>", panicked in example.com/shop/orders.parseQuantity`},
+		{exporter.Record{Type: "*errors.errorString", Message: "context deadline exceeded", SpanName: "inventory.reserve"},
+			`message "context deadline exceeded", in span "inventory.reserve"`},
+		{exporter.Record{Type: "*net.OpError", Message: "dial tcp: connection refused"}, `grouping rule "network"`},
+		{exporter.Record{Type: "message", Message: "checkout took 3s"}, `captured message "checkout took <duration>"`},
+	} {
+		if _, got := f.Group(&tt.r); got != tt.want {
+			t.Errorf("basis of %q = %q, want %q", tt.r.Message, got, tt.want)
+		}
+	}
+}

@@ -325,6 +325,9 @@ func TestFingerprint(t *testing.T) {
 	if fp(0) != fp(1) {
 		t.Error("the same error raised at two lines of one function with other ids got two fingerprints")
 	}
+	if g := recs[0].Grouping; g != `message "order <num>: file does not exist"` {
+		t.Errorf("grouping = %q", g)
+	}
 	if fp(0) == fp(2) {
 		t.Error("two errors with other messages share a fingerprint")
 	}
@@ -345,7 +348,8 @@ func TestCallerFingerprintWins(t *testing.T) {
 	span.End()
 	pl.flush(t)
 	recs := pl.rec.Records()
-	if recs[0].Fingerprint != "payments-timeout" || recs[1].Fingerprint != "payments/timeout" || recs[0].PreviousFingerprint != "" {
+	if recs[0].Fingerprint != "payments-timeout" || recs[1].Fingerprint != "payments/timeout" || recs[0].PreviousFingerprint != "" ||
+		recs[0].Grouping != "set by the caller" {
 		t.Errorf("fingerprints %q and %q (previous %q), want the caller's", recs[0].Fingerprint, recs[1].Fingerprint, recs[0].PreviousFingerprint)
 	}
 	if fp := recs[2].Fingerprint; exporter.CheckFingerprint(fp) != nil || strings.Contains(fp, "store") {
