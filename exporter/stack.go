@@ -1,7 +1,9 @@
 package exporter
 
 import (
+	"iter"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -22,40 +24,54 @@ type Frame struct {
 // package scope's — into frames, outermost last. Goroutine headers,
 // "created by" lines, arguments and +0x offsets are dropped.
 func Frames(stack string) []Frame {
-	var frames []Frame
-	for stack != "" {
-		line := stack
-		if i := strings.IndexByte(stack, '\n'); i >= 0 {
-			line, stack = stack[:i], stack[i+1:]
-		} else {
-			stack = ""
-		}
-		line = strings.TrimRight(line, "\r")
-		switch {
-		case line == "" || strings.HasPrefix(line, "goroutine ") || strings.HasPrefix(line, "created by "):
-		case line[0] == '\t' || line[0] == ' ':
-			if len(frames) > 0 && frames[len(frames)-1].File == "" {
-				loc := strings.TrimSpace(line)
-				if sp := strings.LastIndexByte(loc, ' '); sp > 0 && strings.HasPrefix(loc[sp+1:], "+0x") {
-					loc = loc[:sp]
-				}
-				if colon := strings.LastIndexByte(loc, ':'); colon > 0 {
-					if n, err := strconv.Atoi(loc[colon+1:]); err == nil {
-						frames[len(frames)-1].File, frames[len(frames)-1].Line = loc[:colon], n
+	return slices.Collect(AllFrames(stack))
+}
+
+// AllFrames yields the frames Frames returns, one at a time, without
+// allocating.
+func AllFrames(stack string) iter.Seq[Frame] {
+	return func(yield func(Frame) bool) {
+		var pending Frame
+		havePending := false
+		for stack != "" {
+			line := stack
+			if i := strings.IndexByte(stack, '\n'); i >= 0 {
+				line, stack = stack[:i], stack[i+1:]
+			} else {
+				stack = ""
+			}
+			line = strings.TrimRight(line, "\r")
+			switch {
+			case line == "" || strings.HasPrefix(line, "goroutine ") || strings.HasPrefix(line, "created by "):
+			case line[0] == '\t' || line[0] == ' ':
+				if havePending && pending.File == "" {
+					loc := strings.TrimSpace(line)
+					if sp := strings.LastIndexByte(loc, ' '); sp > 0 && strings.HasPrefix(loc[sp+1:], "+0x") {
+						loc = loc[:sp]
+					}
+					if colon := strings.LastIndexByte(loc, ':'); colon > 0 {
+						if n, err := strconv.Atoi(loc[colon+1:]); err == nil {
+							pending.File, pending.Line = loc[:colon], n
+						}
 					}
 				}
-			}
-		default:
-			fn := line
-			if strings.HasSuffix(fn, ")") {
-				if i := strings.LastIndexByte(fn, '('); i > 0 {
-					fn = fn[:i]
+			default:
+				if havePending && !yield(pending) {
+					return
 				}
+				fn := line
+				if strings.HasSuffix(fn, ")") {
+					if i := strings.LastIndexByte(fn, '('); i > 0 {
+						fn = fn[:i]
+					}
+				}
+				pending, havePending = Frame{Function: fn}, true
 			}
-			frames = append(frames, Frame{Function: fn})
+		}
+		if havePending {
+			yield(pending)
 		}
 	}
-	return frames
 }
 
 // AppPackages decides which frames are the application's own code, as

@@ -14,6 +14,7 @@ import (
 	"os"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -149,7 +150,7 @@ func (f *fingerprinter) Group(r *exporter.Record) (fingerprint, basis string) {
 		if rule.matches(r.Type, r.Message) {
 			h.write("rule")
 			h.write(rule.Group)
-			return h.sum(), fmt.Sprintf("grouping rule %q", rule.Group)
+			return h.sum(), "grouping rule " + strconv.Quote(rule.Group)
 		}
 	}
 	message := r.Message
@@ -164,11 +165,11 @@ func (f *fingerprinter) Group(r *exporter.Record) (fingerprint, basis string) {
 	template := f.norm.Normalize(message)
 	switch {
 	case r.Type == scope.MessageType:
-		basis = fmt.Sprintf("captured message %q", template)
+		basis = "captured message " + strconv.Quote(template)
 	case template == "":
-		basis = fmt.Sprintf("type %s (no message)", r.Type)
+		basis = "type " + r.Type + " (no message)"
 	default:
-		basis = fmt.Sprintf("message %q", template)
+		basis = "message " + strconv.Quote(template)
 	}
 	if r.Type == scope.MessageType || template == "" {
 		h.write(r.Type) // a captured message is not an exception of the same text
@@ -191,7 +192,7 @@ func (f *fingerprinter) Group(r *exporter.Record) (fingerprint, basis string) {
 		name := f.previous.Normalize(r.SpanName)
 		h.write("span")
 		h.write(name)
-		basis += fmt.Sprintf(", in span %q", name)
+		basis += ", in span " + strconv.Quote(name)
 	} else {
 		fn := reportingFunction(frames, f.app)
 		h.write("reported")
@@ -218,7 +219,7 @@ func (f *fingerprinter) Previous(r *exporter.Record) string {
 	frames := 0
 	if r.Type != scope.MessageType {
 		var last string
-		for _, fr := range exporter.Frames(r.Stacktrace) {
+		for fr := range exporter.AllFrames(r.Stacktrace) {
 			if !f.app.Contains(fr.Function) || fr.Function == last { // collapse recursion
 				continue
 			}
@@ -289,7 +290,8 @@ func enclosingFunction(fn string) string {
 type hash struct{ b []byte }
 
 func newHash(parts ...string) *hash {
-	h := &hash{}
+	h := &hash{b: make([]byte, 0, 256)} // most fingerprints hash less
+
 	for _, p := range parts {
 		h.write(p)
 	}
