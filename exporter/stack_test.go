@@ -51,3 +51,17 @@ func TestAppPackages(t *testing.T) {
 		t.Error("the fallback without a module")
 	}
 }
+
+func TestAllFramesStopsWhenAsked(t *testing.T) {
+	stack := "a.F()\n\t/a.go:1\nb.G()\n\t/b.go:2\nc.H()\n\t/c.go:3\n"
+	var seen []string
+	for fr := range exporter.AllFrames(stack) {
+		seen = append(seen, fr.Function+":"+fr.File)
+		if len(seen) == 2 {
+			break
+		}
+	}
+	if !reflect.DeepEqual(seen, []string{"a.F:/a.go", "b.G:/b.go"}) {
+		t.Errorf("frames = %v", seen)
+	}
+}
