@@ -148,6 +148,32 @@ type GroupState struct {
 	StatusChanged time.Time
 }
 
+// CarryOver returns the state of a group with what states holds of the
+// groups its records had under the previous way of fingerprinting
+// (Record.PreviousFingerprint): the earliest first sighting, the latest
+// status a person set, the largest count. After an upgrade of the
+// fingerprint this keeps an old error from looking new, and a resolved one
+// that happens again a regression. It reports false when states knows
+// neither the group nor any previous one.
+func CarryOver(states map[string]GroupState, fingerprint string, previous []string) (GroupState, bool) {
+	st, known := states[fingerprint]
+	for _, old := range previous {
+		o, ok := states[old]
+		if !ok {
+			continue
+		}
+		if !known || st.FirstSeen.IsZero() || (!o.FirstSeen.IsZero() && o.FirstSeen.Before(st.FirstSeen)) {
+			st.FirstSeen = o.FirstSeen
+		}
+		if o.StatusChanged.After(st.StatusChanged) {
+			st.Status, st.StatusChanged = o.Status, o.StatusChanged
+		}
+		st.Count = max(st.Count, o.Count)
+		known = true
+	}
+	return st, known
+}
+
 // HourCount is the number of occurrences in the hour that starts at Hour.
 type HourCount struct {
 	Hour  time.Time

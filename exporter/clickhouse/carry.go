@@ -3,10 +3,8 @@ package clickhouse
 import (
 	"context"
 	"fmt"
-	"sort"
+	"slices"
 	"sync"
-
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/errortracker/errortracker/exporter"
 )
@@ -41,93 +39,50 @@ func (c *carried) add(fps []string) {
 }
 
 // carryOver gives each fingerprint of the batch the first sighting and the
-// state of the groups its records had under the previous way of grouping:
-// after an upgrade of the fingerprint, an old error keeps its age, and a
-// resolved one that happens again is a regression, not a new group. It
-// writes a summary row holding only first_seen, merged by min, and copies
-// the latest state row with its version, so a newer resolve or reopen of
-// the new group still wins. Both are idempotent, so a repeat after a
-// restart or by a second instance changes nothing.
+// state of the groups its records had under the previous way of grouping
+// (exporter.CarryOver): after an upgrade of the fingerprint, an old error
+// keeps its age, and a resolved one that happens again is a regression, not
+// a new group. It writes a summary row holding only first_seen, merged by
+// min, and a copy of the state row with its version (a state's version is
+// its time), so a later resolve or reopen of the new group still wins. Both
+// are idempotent, so a repeat after a restart or by a second instance
+// changes nothing.
 func (e *Exporter) carryOver(ctx context.Context, records []exporter.Record) error {
-	previous := map[string]map[string]bool{} // new fingerprint → old ones
-	var olds []string
+	previous := map[string][]string{} // new fingerprint → old ones
+	var news, olds []string
 	for i := range records {
 		r := &records[i]
-		if r.PreviousFingerprint == "" || r.PreviousFingerprint == r.Fingerprint || e.carried.has(r.Fingerprint) {
+		old := r.PreviousFingerprint
+		if old == "" || old == r.Fingerprint || e.carried.has(r.Fingerprint) || slices.Contains(previous[r.Fingerprint], old) {
 			continue
 		}
 		if previous[r.Fingerprint] == nil {
-			previous[r.Fingerprint] = map[string]bool{}
+			news = append(news, r.Fingerprint)
 		}
-		if !previous[r.Fingerprint][r.PreviousFingerprint] {
-			previous[r.Fingerprint][r.PreviousFingerprint] = true
-			olds = append(olds, r.PreviousFingerprint)
-		}
+		previous[r.Fingerprint] = append(previous[r.Fingerprint], old)
+		olds = append(olds, old)
 	}
-	if len(previous) == 0 {
+	if len(news) == 0 {
 		return nil
 	}
-	for _, fp := range olds {
-		if err := exporter.CheckFingerprint(fp); err != nil {
-			return fmt.Errorf("previous fingerprint: %w", err)
-		}
-	}
-
-	type state struct {
-		status             string
-		changedNs, version uint64
-	}
-	firsts := map[string]uint64{}
-	states := map[string]state{}
-	set := inSet(olds)
-	err := e.scanRows(ctx, func(rows driver.Rows) error {
-		var fp string
-		var first uint64
-		err := rows.Scan(&fp, &first)
-		if first > 0 {
-			firsts[fp] = first
-		}
-		return err
-	}, "SELECT fingerprint, minMerge(first_seen) FROM "+e.schema.DB+".groups WHERE fingerprint IN (?) GROUP BY fingerprint", set)
+	states, err := e.GroupStates(ctx, olds)
 	if err != nil {
 		return fmt.Errorf("read previous groups: %w", err)
 	}
-	err = e.scanRows(ctx, func(rows driver.Rows) error {
-		var fp string
-		var st state
-		err := rows.Scan(&fp, &st.status, &st.changedNs, &st.version)
-		states[fp] = st
-		return err
-	}, "SELECT fingerprint, argMax(status, version), argMax(changed_ns, version), max(version) FROM "+e.schema.DB+".group_state"+
-		" WHERE fingerprint IN (?) GROUP BY fingerprint", set)
-	if err != nil {
-		return fmt.Errorf("read previous states: %w", err)
-	}
-
-	news := make([]string, 0, len(previous))
-	for fp := range previous {
-		news = append(news, fp)
-	}
-	sort.Strings(news)
 	var firstFPs []string
 	var firstNs []uint64
 	var stateRows [][]any
 	for _, fp := range news {
-		var first uint64
-		var latest state
-		for old := range previous[fp] {
-			if f, ok := firsts[old]; ok && (first == 0 || f < first) {
-				first = f
-			}
-			if st, ok := states[old]; ok && st.version > latest.version {
-				latest = st
-			}
+		st, ok := exporter.CarryOver(states, fp, previous[fp])
+		if !ok {
+			continue
 		}
-		if first > 0 {
-			firstFPs, firstNs = append(firstFPs, fp), append(firstNs, first)
+		if !st.FirstSeen.IsZero() {
+			firstFPs, firstNs = append(firstFPs, fp), append(firstNs, uint64(st.FirstSeen.UnixNano()))
 		}
-		if latest.version > 0 {
-			stateRows = append(stateRows, []any{fp, latest.status, latest.changedNs, latest.version})
+		if st.Status != "" {
+			changed := uint64(st.StatusChanged.UnixNano())
+			stateRows = append(stateRows, []any{fp, string(st.Status), changed, changed})
 		}
 	}
 	if len(firstFPs) > 0 {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -76,7 +77,7 @@ type pending struct {
 // Export applies the policy to a batch and sends the mails it calls for.
 func (e *Exporter) Export(ctx context.Context, records []exporter.Record) error {
 	byGroup := map[string][]exporter.Record{}
-	previous := map[string]map[string]bool{} // fingerprint → its records' previous ones
+	previous := map[string][]string{} // fingerprint → its records' previous ones
 	var fps, lookup []string
 	for _, r := range records {
 		if _, ok := byGroup[r.Fingerprint]; !ok {
@@ -84,11 +85,8 @@ func (e *Exporter) Export(ctx context.Context, records []exporter.Record) error 
 			lookup = append(lookup, r.Fingerprint)
 		}
 		byGroup[r.Fingerprint] = append(byGroup[r.Fingerprint], r)
-		if old := r.PreviousFingerprint; old != "" && old != r.Fingerprint && !previous[r.Fingerprint][old] {
-			if previous[r.Fingerprint] == nil {
-				previous[r.Fingerprint] = map[string]bool{}
-			}
-			previous[r.Fingerprint][old] = true
+		if old := r.PreviousFingerprint; old != "" && old != r.Fingerprint && !slices.Contains(previous[r.Fingerprint], old) {
+			previous[r.Fingerprint] = append(previous[r.Fingerprint], old)
 			lookup = append(lookup, old)
 		}
 	}
@@ -103,8 +101,10 @@ func (e *Exporter) Export(ctx context.Context, records []exporter.Record) error 
 			states = nil
 		}
 	}
+	// The store carries the previous fingerprints' groups over too, but
+	// maybe not yet: its exporter runs beside this one.
 	for fp, olds := range previous {
-		if st, ok := carryOver(states, fp, olds); ok {
+		if st, ok := exporter.CarryOver(states, fp, olds); ok {
 			states[fp] = st
 		}
 	}
@@ -129,31 +129,6 @@ func (e *Exporter) Export(ctx context.Context, records []exporter.Record) error 
 		e.mu.Unlock()
 	}
 	return errors.Join(errs...)
-}
-
-// carryOver returns a group's state with what the store knows of the
-// groups its records had under the previous fingerprint: the earliest first
-// sighting, the latest status a person set, the largest count. The store
-// carries these over too, but maybe not yet: its exporter runs beside
-// this one. Without such knowledge an upgrade of the fingerprint would
-// announce every old error as new.
-func carryOver(states map[string]exporter.GroupState, fp string, previous map[string]bool) (exporter.GroupState, bool) {
-	st, known := states[fp]
-	for old := range previous {
-		o, ok := states[old]
-		if !ok {
-			continue
-		}
-		if !known || st.FirstSeen.IsZero() || (!o.FirstSeen.IsZero() && o.FirstSeen.Before(st.FirstSeen)) {
-			st.FirstSeen = o.FirstSeen
-		}
-		if o.StatusChanged.After(st.StatusChanged) {
-			st.Status, st.StatusChanged = o.Status, o.StatusChanged
-		}
-		st.Count = max(st.Count, o.Count)
-		known = true
-	}
-	return st, known
 }
 
 func (e *Exporter) memory(fp string) *groupMemory {
