@@ -23,6 +23,7 @@ const dropLogInterval = 10 * time.Second
 // A stalled exporter fills only its own queue.
 type sink struct {
 	exp      exporter.Exporter
+	complete func([]exporter.Record) // fills in what the span's goroutine left out
 	settings settings
 	metrics  *metrics
 	log      *slog.Logger
@@ -45,9 +46,10 @@ type sink struct {
 	cancel context.CancelFunc
 }
 
-func newSink(exp exporter.Exporter, s settings, m *metrics, log *slog.Logger) *sink {
+func newSink(exp exporter.Exporter, complete func([]exporter.Record), s settings, m *metrics, log *slog.Logger) *sink {
 	sk := &sink{
 		exp:      exp,
+		complete: complete,
 		settings: s,
 		metrics:  m,
 		log:      log.With("exporter", fmt.Sprintf("%T", exp)),
@@ -163,6 +165,7 @@ func (s *sink) exportAll(ctx context.Context, fullOnly bool) {
 		if len(batch) == 0 {
 			return
 		}
+		s.complete(batch)
 		s.deliver(ctx, batch)
 	}
 }

@@ -142,7 +142,7 @@ func (p *Processor) startSinks() {
 func (p *Processor) startSinksLocked() {
 	p.sinks = make([]*sink, 0, len(p.settings.exporters))
 	for _, e := range p.settings.exporters {
-		p.sinks = append(p.sinks, newSink(e, p.settings, p.metrics, p.log))
+		p.sinks = append(p.sinks, newSink(e, p.completeRecords, p.settings, p.metrics, p.log))
 	}
 	if len(p.pending) > 0 {
 		for _, s := range p.sinks {
@@ -262,12 +262,26 @@ func (p *Processor) fingerprint(r *exporter.Record) bool {
 			// A caller's value no store would accept still names a group.
 			r.Fingerprint = newHash(FingerprintKey, r.Fingerprint).sum()
 		}
-		r.Grouping = "set by the caller"
+		r.Grouping = callerGrouping
 		return false
 	}
 	r.Fingerprint, r.Grouping = p.fp.Group(r)
-	r.PreviousFingerprint = p.fp.Previous(r)
 	return true
+}
+
+// callerGrouping is the Grouping of a record whose caller chose the
+// fingerprint: it has no previous one.
+const callerGrouping = "set by the caller"
+
+// completeRecords gives records the fingerprint of the previous version,
+// which only exporters read: each sink's goroutine computes it before
+// export, so that span.End() does not pay for it.
+func (p *Processor) completeRecords(batch []exporter.Record) {
+	for i := range batch {
+		if r := &batch[i]; r.PreviousFingerprint == "" && r.Grouping != callerGrouping {
+			r.PreviousFingerprint = p.fp.Previous(r)
+		}
+	}
 }
 
 // maskResource returns the masked resource, its attributes, and how many
