@@ -163,7 +163,7 @@ func TestPreviousFingerprintIsV1(t *testing.T) {
 // alone (the baseline, what the processor did before), v2 alone, and both
 // (what it does now, for the carry-over).
 func BenchmarkFingerprint(b *testing.B) {
-	events := loadCorpus(&testing.T{})
+	events := loadCorpus(b)
 	f, err := newFingerprinter([]string{corpus.AppPackage}, nil)
 	if err != nil {
 		b.Fatal(err)

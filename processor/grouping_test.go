@@ -2,6 +2,7 @@ package processor
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"flag"
@@ -92,10 +93,10 @@ func pairwise(events []corpus.Event, groups []string) (precision, recall float64
 	return float64(both) / float64(together), float64(both) / float64(sameLabel), merged, split
 }
 
-func loadCorpus(t *testing.T) []corpus.Event {
+func loadCorpus(t testing.TB) []corpus.Event {
 	t.Helper()
 	if *updateCorpus {
-		events, err := corpus.Generate(t.Context(), t.TempDir())
+		events, err := corpus.Generate(context.Background(), t.TempDir())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -145,7 +146,7 @@ func TestGroupingCorpus(t *testing.T) {
 		groups            int
 		precision, recall float64
 	}
-	score := func(name string, fp func(corpus.Event) string) (row, map[string]bool, map[string]bool) {
+	score := func(name string, fp func(corpus.Event) string) (row, []string, map[string]bool, map[string]bool) {
 		groups := make([]string, len(events))
 		distinct := map[string]bool{}
 		for i, e := range events {
@@ -153,17 +154,17 @@ func TestGroupingCorpus(t *testing.T) {
 			distinct[groups[i]] = true
 		}
 		p, r, merged, split := pairwise(events, groups)
-		return row{name, len(distinct), p, r}, merged, split
+		return row{name, len(distinct), p, r}, groups, merged, split
 	}
-	ours, merged, split := score("errortracker fingerprint "+FingerprintVersion, func(e corpus.Event) string {
+	ours, groups, merged, split := score("errortracker fingerprint "+FingerprintVersion, func(e corpus.Event) string {
 		return f.Fingerprint(record(e))
 	})
-	previous, _, _ := score("errortracker fingerprint "+PreviousFingerprintVersion, func(e corpus.Event) string {
+	previous, _, _, _ := score("errortracker fingerprint "+PreviousFingerprintVersion, func(e corpus.Event) string {
 		return f.Previous(record(e))
 	})
 	rows := []row{ours, previous}
 	for _, b := range baselines() {
-		r, _, _ := score(b.name, b.fp)
+		r, _, _, _ := score(b.name, b.fp)
 		rows = append(rows, r)
 	}
 
@@ -179,10 +180,6 @@ func TestGroupingCorpus(t *testing.T) {
 	// Recall where both events carry a stack, and where one lacks it:
 	// span.RecordError's default and log records carry none, and without
 	// one a panic cannot be told by the function that panicked.
-	groups := make([]string, len(events))
-	for i, e := range events {
-		groups[i] = f.Fingerprint(record(e))
-	}
 	var withStack, withoutStack [2]int // [pairs that share a label, of those grouped]
 	for i := range events {
 		for j := i + 1; j < len(events); j++ {

@@ -1,6 +1,7 @@
 package shop
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"time"
@@ -61,7 +62,7 @@ func (s *Shop) handleCheckout(w http.ResponseWriter, r *http.Request) {
 
 func (s *Shop) reserveWithin(w http.ResponseWriter, r *http.Request) {
 	ms, _ := strconv.Atoi(r.URL.Query().Get("reserve"))
-	ctx, cancel := contextWithTimeout(r, time.Duration(ms)*time.Millisecond)
+	ctx, cancel := context.WithTimeout(r.Context(), time.Duration(ms)*time.Millisecond)
 	defer cancel()
 	if err := s.reserve(ctx, "SKU-1"); err != nil {
 		http.Error(w, "out of time", http.StatusServiceUnavailable)

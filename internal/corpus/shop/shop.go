@@ -263,7 +263,3 @@ func (s *Shop) processJob(ctx context.Context, id int, payload []byte) {
 		panic(fmt.Errorf("job %d: %w", id, errJobCorrupt))
 	}
 }
-
-func contextWithTimeout(r *http.Request, d time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(r.Context(), d)
-}
