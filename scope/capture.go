@@ -3,6 +3,7 @@ package scope
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"reflect"
 	"runtime"
 	"strconv"
@@ -145,7 +146,11 @@ func panicTypeMessage(recovered any) (typ, msg string) {
 func capture(ctx context.Context, spanName, typ, msg, stack string, escaped bool, extras []attribute.KeyValue) {
 	span := trace.SpanFromContext(ctx)
 	if !span.IsRecording() {
-		ctx, span = tracerProvider(ctx).Tracer(tracerName).Start(ctx, spanName, trace.WithSpanKind(trace.SpanKindInternal))
+		var ok bool
+		if ctx, span, ok = startSpan(ctx, spanName); !ok {
+			warnUnrecorded(ctx, typ)
+			return
+		}
 		defer span.End()
 	}
 	if s := FromContext(ctx); s != nil {
@@ -164,6 +169,32 @@ func capture(ctx context.Context, spanName, typ, msg, stack string, escaped bool
 	}
 	attrs = append(attrs, extras...)
 	span.AddEvent(semconv.ExceptionEventName, trace.WithAttributes(attrs...))
+}
+
+// startSpan starts the span of a capture whose context has no recording
+// span, from the first provider that records it (see tracerProviders).
+func startSpan(ctx context.Context, name string) (context.Context, trace.Span, bool) {
+	for _, tp := range tracerProviders(ctx) {
+		sctx, span := tp.Tracer(tracerName).Start(ctx, name, trace.WithSpanKind(trace.SpanKindInternal))
+		if span.IsRecording() {
+			return sctx, span, true
+		}
+		span.End()
+	}
+	return ctx, nil, false
+}
+
+// warnUnrecorded says that a capture was lost, once per scope tree (a
+// middleware's scopes share one), and every time outside a scope, since
+// nothing else would tell. It logs the type only: the message may hold a
+// secret that nothing has masked.
+func warnUnrecorded(ctx context.Context, typ string) {
+	if s := FromContext(ctx); s != nil && s.warned != nil && s.warned.Swap(true) {
+		return
+	}
+	slog.Default().WarnContext(ctx, "error tracker: an exception was captured but no TracerProvider records it: "+
+		"pass the provider with scope.WithTracerProvider or register it with otel.SetTracerProvider "+
+		"(a sampler that drops spans loses them too: wrap it in processor.Sampler)", "exception.type", typ)
 }
 
 // stack returns the calling goroutine's stack in the format of a Go panic
@@ -233,6 +264,11 @@ func WithExtras(extras ...attribute.KeyValue) TrackOption {
 // Track runs fn and records the error it returns or the panic it raises,
 // like the Python library's track_exception decorator. It returns the error
 // and re-panics with the same value, unless [Silent] is given.
+//
+// A span Track starts (when ctx has no recording span, as in a background
+// job) is named after fn's function, and an error fn returned is recorded
+// with fn's function as the top frame of its stack, so that the record
+// says which job failed and is grouped by it.
 func Track(ctx context.Context, fn func(context.Context) error, opts ...TrackOption) (err error) {
 	var cfg trackConfig
 	for _, o := range opts {
@@ -242,7 +278,10 @@ func Track(ctx context.Context, fn func(context.Context) error, opts ...TrackOpt
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			CapturePanic(ctx, r, cfg.extras...)
+			name, _ := trackedFunc(fn)
+			typ, msg := panicTypeMessage(r)
+			// The stack is the panicking goroutine's: fn's frames are in it.
+			capture(ctx, name, typ, msg, stack(2), true, cfg.extras)
 			if !cfg.silent {
 				panic(r)
 			}
@@ -250,10 +289,26 @@ func Track(ctx context.Context, fn func(context.Context) error, opts ...TrackOpt
 		}
 	}()
 	if err = fn(ctx); err != nil {
-		CaptureException(ctx, err, cfg.extras...)
+		name, frame := trackedFunc(fn)
+		// fn has returned, so its frame is no longer on the stack: write
+		// it on top of Track's caller's, in the format of stack.
+		capture(ctx, name, ExceptionType(err), err.Error(), frame+stack(3), false, cfg.extras)
 		if cfg.silent {
 			return nil
 		}
 	}
 	return err
+}
+
+// trackedFunc returns the name of fn's function ("shop.chargeOrder",
+// "shop.(*Worker).Run" for a method value) and its frame in the format of
+// stack, with the file and line where the function starts.
+func trackedFunc(fn func(context.Context) error) (name, frame string) {
+	f := runtime.FuncForPC(reflect.ValueOf(fn).Pointer())
+	if f == nil {
+		return "Track", ""
+	}
+	name = strings.TrimSuffix(f.Name(), "-fm")
+	file, line := f.FileLine(f.Entry())
+	return name, name + "(...)\n\t" + file + ":" + strconv.Itoa(line) + "\n"
 }

@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 
 	"go.opentelemetry.io/otel/attribute"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
@@ -41,6 +42,11 @@ func Middleware(next http.Handler) http.Handler {
 // Without otelhttp it starts a server span of its own. A panic with
 // http.ErrAbortHandler is passed on unrecorded, as net/http intends.
 //
+// When the handler it wraps is a Go 1.22 ServeMux, the route the mux
+// matched becomes the span's http.route (and the record's Route), and it
+// reaches otelhttp, which names the span "GET /orders/{id}" as it does
+// without this middleware; a span of its own is named the same way.
+//
 // It records, like the Python library's context builder: the query string
 // (url.query), the allowed headers (http.request.header.<name>), and, when
 // the handler parsed a form, its fields (http.request.form.<name>). The
@@ -56,6 +62,9 @@ func NewMiddleware(opts ...Option) func(http.Handler) http.Handler {
 		}
 		headers = append(headers, headerKey{http.CanonicalHeaderKey(h), attribute.Key("http.request.header." + lower)})
 	}
+	// One warning about captures nothing records, for all the requests
+	// of this middleware, not one a request.
+	cfg.warned = new(atomic.Bool)
 	return func(next http.Handler) http.Handler {
 		return &middleware{next: next, cfg: cfg, headers: headers}
 	}
@@ -75,21 +84,37 @@ type middleware struct {
 func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	span := trace.SpanFromContext(ctx)
+	ownSpan := false
 	if !span.IsRecording() {
 		tp := m.cfg.tracerProvider
 		if tp == nil {
 			tp = tracerProvider(ctx)
 		}
-		ctx, span = tp.Tracer(tracerName).Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer),
+		ctx, span = tp.Tracer(tracerName).Start(ctx, spanMethod(r.Method), trace.WithSpanKind(trace.SpanKindServer),
 			trace.WithAttributes(requestBasics(r)...))
+		ownSpan = true
 		defer span.End()
 	}
-	ctx, _ = New(ctx, WithTracerProvider(m.cfg.tracerProvider))
+	ctx, _ = newScope(ctx, m.cfg)
 	span.SetAttributes(m.requestAttributes(r)...)
 
 	rw := &responseWriter{ResponseWriter: w}
+	outer := r
 	r = r.WithContext(ctx)
 	defer func() {
+		// The mux writes the route it matched into our copy of the
+		// request; otelhttp reads it from its own copy, after we return,
+		// to name its span. Without this every span would be named "GET"
+		// and every record would lack its route.
+		if r.Pattern != "" {
+			outer.Pattern = r.Pattern
+			if route := httpRoute(r.Pattern); route != "" {
+				span.SetAttributes(semconv.HTTPRoute(route))
+				if ownSpan {
+					span.SetName(spanMethod(r.Method) + " " + route)
+				}
+			}
+		}
 		if rec := recover(); rec != nil {
 			if rec == http.ErrAbortHandler {
 				panic(rec)
@@ -102,6 +127,27 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		span.SetAttributes(formAttributes(r)...)
 	}()
 	m.next.ServeHTTP(rw, r)
+}
+
+// httpRoute turns a ServeMux pattern ("GET shop.example.com/orders/{id}")
+// into the http.route attribute ("/orders/{id}"), as otelhttp does.
+func httpRoute(pattern string) string {
+	if i := strings.IndexByte(pattern, '/'); i >= 0 {
+		return pattern[i:]
+	}
+	return ""
+}
+
+// spanMethod is the method part of a server span's name as otelhttp writes
+// it: a known method in upper case, anything else "HTTP", so that a client
+// cannot mint span names.
+func spanMethod(method string) string {
+	switch m := strings.ToUpper(method); m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return m
+	}
+	return "HTTP"
 }
 
 // requestBasics are the attributes otelhttp would have set.

@@ -1,6 +1,10 @@
 package scope
 
-import "go.opentelemetry.io/otel/trace"
+import (
+	"sync/atomic"
+
+	"go.opentelemetry.io/otel/trace"
+)
 
 // Option configures [New] and [NewMiddleware].
 type Option interface {
@@ -10,6 +14,7 @@ type Option interface {
 type config struct {
 	tracerProvider trace.TracerProvider
 	headers        []string
+	warned         *atomic.Bool // shared by the scopes of one middleware
 }
 
 type optionFunc func(config) config
@@ -28,8 +33,11 @@ func newConfig(opts []Option) config {
 
 // WithTracerProvider sets the provider of the spans this package starts when
 // a capture happens with no recording span in the context (a background job)
-// and, for the middleware, when no otelhttp handler wraps it. The default is
-// otel.GetTracerProvider(). A nil provider is ignored.
+// and, for the middleware, when no otelhttp handler wraps it. Without it,
+// such a span comes from the provider of the span in the context (also
+// after that span ended: a job a handler started outlives its request),
+// else from otel.GetTracerProvider(); a capture that none of them records
+// is reported once with slog. A nil provider is ignored.
 func WithTracerProvider(tp trace.TracerProvider) Option {
 	return optionFunc(func(c config) config {
 		if tp != nil {

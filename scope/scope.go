@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -19,6 +20,10 @@ const ExtraPrefix = "extra."
 type Scope struct {
 	span   trace.Span
 	tracer trace.TracerProvider
+	// warned is set once a capture in this scope, or in the scopes of the
+	// same middleware, found nothing to record it: one warning, not one
+	// a capture.
+	warned *atomic.Bool
 
 	mu     sync.Mutex
 	extras []attribute.KeyValue // keys without ExtraPrefix, unique
@@ -30,13 +35,22 @@ type scopeKey struct{}
 // ctx already holds, and remembers the span current in ctx: extras set later
 // go onto that span too.
 func New(ctx context.Context, opts ...Option) (context.Context, *Scope) {
-	cfg := newConfig(opts)
-	s := &Scope{span: trace.SpanFromContext(ctx), tracer: cfg.tracerProvider}
+	return newScope(ctx, newConfig(opts))
+}
+
+func newScope(ctx context.Context, cfg config) (context.Context, *Scope) {
+	s := &Scope{span: trace.SpanFromContext(ctx), tracer: cfg.tracerProvider, warned: cfg.warned}
 	if parent := FromContext(ctx); parent != nil {
 		s.extras = parent.Extras()
 		if s.tracer == nil {
 			s.tracer = parent.tracer
 		}
+		if s.warned == nil {
+			s.warned = parent.warned
+		}
+	}
+	if s.warned == nil {
+		s.warned = new(atomic.Bool)
 	}
 	return context.WithValue(ctx, scopeKey{}, s), s
 }
@@ -93,13 +107,42 @@ func (s *Scope) SpanAttributes() []attribute.KeyValue {
 	return out
 }
 
-// tracerProvider returns the provider for the spans this package starts
-// when the context has no recording span.
-func tracerProvider(ctx context.Context) trace.TracerProvider {
-	if s := FromContext(ctx); s != nil && s.tracer != nil {
-		return s.tracer
+// tracerProviders returns, best first, the providers that may record a
+// span this package starts when the context has no recording span: the
+// scope's (WithTracerProvider), the one that made the span in ctx (a
+// request's span that has ended still knows its provider, so a background
+// job started from a handler is recorded without a global provider), the
+// one that made the scope's span, and the global one.
+func tracerProviders(ctx context.Context) []trace.TracerProvider {
+	tps := make([]trace.TracerProvider, 0, 4)
+	add := func(tp trace.TracerProvider) {
+		if tp == nil {
+			return
+		}
+		for _, have := range tps {
+			if have == tp {
+				return
+			}
+		}
+		tps = append(tps, tp)
 	}
-	return otel.GetTracerProvider()
+	s := FromContext(ctx)
+	if s != nil {
+		add(s.tracer)
+	}
+	if span := trace.SpanFromContext(ctx); span.SpanContext().IsValid() {
+		add(span.TracerProvider())
+	}
+	if s != nil && s.span != nil && s.span.SpanContext().IsValid() {
+		add(s.span.TracerProvider())
+	}
+	add(otel.GetTracerProvider())
+	return tps
+}
+
+// tracerProvider returns the best of tracerProviders.
+func tracerProvider(ctx context.Context) trace.TracerProvider {
+	return tracerProviders(ctx)[0]
 }
 
 func toValue(v any) attribute.Value {
