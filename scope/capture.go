@@ -22,6 +22,15 @@ const MessageType = "message"
 // EscapedKey marks an exception that escaped the span's scope: a panic.
 const EscapedKey = attribute.Key("exception.escaped")
 
+// TypeMessageKey is the event attribute that holds the message of the
+// error that exception.type names, when the errors wrapping it (fmt.Errorf
+// with %w, errors.Join) added their own context to exception.message: the
+// error's own words, which group it, apart from the context around it
+// ("login alice: " in "login alice: wrong password"), which varies with
+// the data. Package scope records it; the processor reads it for grouping
+// and does not store it apart.
+const TypeMessageKey = attribute.Key("exception.type_message")
+
 // FingerprintKey is the event attribute that names an exception's group.
 // Pass [Fingerprint] to a capture call to choose the group yourself.
 const FingerprintKey = attribute.Key("exception.fingerprint")
@@ -51,13 +60,14 @@ func CaptureException(ctx context.Context, err error, extras ...attribute.KeyVal
 	if err == nil {
 		return
 	}
-	capture(ctx, "CaptureException", ExceptionType(err), err.Error(), stack(3), false, extras)
+	typ, msg, typeMsg := describe(err)
+	capture(ctx, "CaptureException", typ, msg, typeMsg, stack(3), false, extras)
 }
 
 // CaptureMessage records a message as an exception event of type
 // [MessageType], like the Python library's capture_message.
 func CaptureMessage(ctx context.Context, msg string, extras ...attribute.KeyValue) {
-	capture(ctx, "CaptureMessage", MessageType, msg, stack(3), false, extras)
+	capture(ctx, "CaptureMessage", MessageType, msg, "", stack(3), false, extras)
 }
 
 // CapturePanic records a value returned by recover(), with the stack of the
@@ -68,8 +78,8 @@ func CapturePanic(ctx context.Context, recovered any, extras ...attribute.KeyVal
 	if recovered == nil {
 		return
 	}
-	typ, msg := panicTypeMessage(recovered)
-	capture(ctx, "CapturePanic", typ, msg, stack(3), true, extras)
+	typ, msg, typeMsg := panicTypeMessage(recovered)
+	capture(ctx, "CapturePanic", typ, msg, typeMsg, stack(3), true, extras)
 }
 
 // LogArgs returns the exception attributes of err — exception.type,
@@ -85,11 +95,16 @@ func LogArgs(err error) []any {
 	if err == nil {
 		return nil
 	}
-	return []any{
-		string(semconv.ExceptionTypeKey), ExceptionType(err),
-		string(semconv.ExceptionMessageKey), err.Error(),
+	typ, msg, typeMsg := describe(err)
+	args := []any{
+		string(semconv.ExceptionTypeKey), typ,
+		string(semconv.ExceptionMessageKey), msg,
 		string(semconv.ExceptionStacktraceKey), stack(3),
 	}
+	if typeMsg != "" {
+		args = append(args, string(TypeMessageKey), typeMsg)
+	}
+	return args
 }
 
 // ExceptionType returns the exception.type recorded for err: the type of
@@ -98,9 +113,14 @@ func LogArgs(err error) []any {
 // RecordError writes types. For errors.Join and multi-%w errors the first
 // branch is followed.
 func ExceptionType(err error) string {
+	return typeName(meaningful(err))
+}
+
+// meaningful returns the error whose type ExceptionType names.
+func meaningful(err error) error {
 	for {
 		if !isGenericWrapper(err) {
-			return typeName(err)
+			return err
 		}
 		var next error
 		switch u := err.(type) {
@@ -112,10 +132,24 @@ func ExceptionType(err error) string {
 			}
 		}
 		if next == nil {
-			return typeName(err)
+			return err
 		}
 		err = next
 	}
+}
+
+// describe returns what an exception event says of err: its type and
+// message, and the meaningful error's own message where wrapping changed
+// it (TypeMessageKey).
+func describe(err error) (typ, msg, typeMsg string) {
+	m := meaningful(err)
+	typ, msg = typeName(m), err.Error()
+	if m != err {
+		if typeMsg = m.Error(); typeMsg == msg {
+			typeMsg = ""
+		}
+	}
+	return typ, msg, typeMsg
 }
 
 func isGenericWrapper(err error) bool {
@@ -136,14 +170,14 @@ func typeName(v any) string {
 	return t.PkgPath() + "." + t.Name()
 }
 
-func panicTypeMessage(recovered any) (typ, msg string) {
+func panicTypeMessage(recovered any) (typ, msg, typeMsg string) {
 	if err, ok := recovered.(error); ok {
-		return ExceptionType(err), err.Error()
+		return describe(err)
 	}
-	return "panic(" + typeName(recovered) + ")", fmt.Sprint(recovered)
+	return "panic(" + typeName(recovered) + ")", fmt.Sprint(recovered), ""
 }
 
-func capture(ctx context.Context, spanName, typ, msg, stack string, escaped bool, extras []attribute.KeyValue) {
+func capture(ctx context.Context, spanName, typ, msg, typeMsg, stack string, escaped bool, extras []attribute.KeyValue) {
 	span := trace.SpanFromContext(ctx)
 	if !span.IsRecording() {
 		var ok bool
@@ -157,12 +191,15 @@ func capture(ctx context.Context, spanName, typ, msg, stack string, escaped bool
 		// Extras set since the span started are on the scope's span only.
 		span.SetAttributes(s.SpanAttributes()...)
 	}
-	attrs := make([]attribute.KeyValue, 0, 4+len(extras))
+	attrs := make([]attribute.KeyValue, 0, 5+len(extras))
 	attrs = append(attrs,
 		semconv.ExceptionType(typ),
 		semconv.ExceptionMessage(msg),
 		semconv.ExceptionStacktrace(stack),
 	)
+	if typeMsg != "" {
+		attrs = append(attrs, TypeMessageKey.String(typeMsg))
+	}
 	if escaped {
 		attrs = append(attrs, EscapedKey.Bool(true))
 		span.SetStatus(codes.Error, msg)
@@ -279,9 +316,9 @@ func Track(ctx context.Context, fn func(context.Context) error, opts ...TrackOpt
 	defer func() {
 		if r := recover(); r != nil {
 			name, _ := trackedFunc(fn)
-			typ, msg := panicTypeMessage(r)
+			typ, msg, typeMsg := panicTypeMessage(r)
 			// The stack is the panicking goroutine's: fn's frames are in it.
-			capture(ctx, name, typ, msg, stack(2), true, cfg.extras)
+			capture(ctx, name, typ, msg, typeMsg, stack(2), true, cfg.extras)
 			if !cfg.silent {
 				panic(r)
 			}
@@ -292,7 +329,8 @@ func Track(ctx context.Context, fn func(context.Context) error, opts ...TrackOpt
 		name, frame := trackedFunc(fn)
 		// fn has returned, so its frame is no longer on the stack: write
 		// it on top of Track's caller's, in the format of stack.
-		capture(ctx, name, ExceptionType(err), err.Error(), frame+stack(3), false, cfg.extras)
+		typ, msg, typeMsg := describe(err)
+		capture(ctx, name, typ, msg, typeMsg, frame+stack(3), false, cfg.extras)
 		if cfg.silent {
 			return nil
 		}
