@@ -96,6 +96,29 @@ need_zookeeper() {
 	command -v java >/dev/null || die "ZooKeeper needs java, which the zookeeper package should have pulled in"
 }
 
+# CHDB_NPM_VERSION is the chDB release the tests run the store's SQL on
+# in-process: ClickHouse 26.7, as libchdb.so in the npm package
+# @chdb/lib-linux-x64-gnu.
+CHDB_NPM_VERSION=26.7.3-stable.1
+
+# need_chdb installs chDB's library from the npm registry into
+# .build/chdb/VERSION (once per version) and exports
+# ERRORTRACKER_TEST_CHDB_LIB. Only the library is kept (560 MB); npm's own
+# cache keeps the package.
+need_chdb() {
+	local dir="$BUILD/chdb/$CHDB_NPM_VERSION"
+	if [ ! -s "$dir/libchdb.so" ]; then
+		command -v npm >/dev/null || apt_install npm
+		log "installing chDB $CHDB_NPM_VERSION (ClickHouse in-process) from the npm registry"
+		rm -rf "$dir.tmp" && mkdir -p "$dir.tmp" || die "cannot create $dir.tmp"
+		(cd "$dir.tmp" && npm pack --silent "@chdb/lib-linux-x64-gnu@$CHDB_NPM_VERSION" >/dev/null &&
+			tar -xzf ./*.tgz package/libchdb.so) || die "npm could not fetch @chdb/lib-linux-x64-gnu@$CHDB_NPM_VERSION"
+		mkdir -p "$dir" && mv "$dir.tmp/package/libchdb.so" "$dir/libchdb.so" && rm -rf "$dir.tmp" ||
+			die "cannot install libchdb.so into $dir"
+	fi
+	export ERRORTRACKER_TEST_CHDB_LIB="$dir/libchdb.so"
+}
+
 # need_chromium installs Debian's Chromium for the browser tests and exports
 # CHROMIUM_PATH.
 need_chromium() {

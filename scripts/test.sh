@@ -10,6 +10,7 @@ need_go
 trap stop_services EXIT INT TERM
 need_zookeeper
 need_chromium
+need_chdb
 start_clickhouse test
 export ERRORTRACKER_TEST_CLICKHOUSE_ADDR=$CLICKHOUSE_TCP_ADDR
 export ERRORTRACKER_TEST_CLICKHOUSE_HTTP_ADDR=$CLICKHOUSE_HTTP_ADDR

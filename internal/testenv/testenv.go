@@ -13,6 +13,9 @@ import (
 const (
 	EnvClickHouseAddr     = "ERRORTRACKER_TEST_CLICKHOUSE_ADDR"
 	EnvClickHouseHTTPAddr = "ERRORTRACKER_TEST_CLICKHOUSE_HTTP_ADDR"
+	// EnvChDBLibrary is the path of libchdb.so, ClickHouse as a library
+	// (scripts/services.sh's need_chdb installs it from npm).
+	EnvChDBLibrary = "ERRORTRACKER_TEST_CHDB_LIB"
 )
 
 // ClickHouseAddr returns host:port of the shared test ClickHouse server's
@@ -59,6 +62,27 @@ func ChromiumPath(t testing.TB) string {
 			t.Fatalf("Chromium is missing at %s: run the tests with ./scripts/test.sh", path)
 		}
 		t.Skipf("Chromium is missing at %s: ./scripts/test.sh installs it", path)
+	}
+	return path
+}
+
+// ChDBLibrary returns the path of chDB's libchdb.so, on which tests run the
+// store's SQL on a current ClickHouse release in-process. Without it the
+// test is skipped, or fails in CI.
+func ChDBLibrary(t testing.TB) string {
+	t.Helper()
+	path := os.Getenv(EnvChDBLibrary)
+	if path == "" {
+		if InCI() {
+			t.Fatalf("chDB is not installed (%s is unset): run the tests with ./scripts/test.sh", EnvChDBLibrary)
+		}
+		t.Skipf("chDB is not installed (%s is unset): ./scripts/test.sh installs it", EnvChDBLibrary)
+	}
+	if _, err := os.Stat(path); err != nil {
+		if InCI() {
+			t.Fatalf("chDB is missing: %v: run the tests with ./scripts/test.sh", err)
+		}
+		t.Skipf("chDB is missing: %v: ./scripts/test.sh installs it", err)
 	}
 	return path
 }
