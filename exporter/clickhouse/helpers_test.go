@@ -13,11 +13,14 @@ import (
 
 	"github.com/errortracker/errortracker/exporter"
 	"github.com/errortracker/errortracker/exporter/clickhouse"
+	"github.com/errortracker/errortracker/internal/chdb"
 	"github.com/errortracker/errortracker/internal/testenv"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	// The replay test starts chDB's engine, whose threads must stop before
+	// the race detector's exit handler runs.
+	goleak.VerifyTestMain(m, goleak.Cleanup(func(int) { _ = chdb.Shutdown() }))
 }
 
 // newExporter connects to the shared test server with a database of the

@@ -97,9 +97,13 @@ func (e *Exporter) ListGroups(ctx context.Context, q exporter.GroupQuery) (expor
 	if len(having) > 0 {
 		inner += " HAVING " + strings.Join(having, " AND ")
 	}
-	query := "SELECT fingerprint FROM (" + inner + ")"
+	query := "SELECT fingerprint FROM (" + inner + ") AS g"
 	if q.Status != "" {
-		query += " ANY LEFT JOIN " + e.latestState() + " USING fingerprint"
+		// Both sides named: releases since 20.x refuse an unnamed joined
+		// subquery (joined_subquery_requires_alias), and 18.16 accepts the
+		// names. ANY, which 18.16 needs, reads the same on both for a LEFT
+		// join: the state side has one row per fingerprint anyway.
+		query += " ANY LEFT JOIN " + e.latestState() + " AS s USING fingerprint"
 		if q.Status == exporter.StatusResolved {
 			query += " WHERE " + resolvedExpr
 		} else {
