@@ -331,4 +331,3 @@ func (c *sessionClient) action(fp, act string) {
 	}
 	c.t.Errorf("the page of %s has no %s form", fp, act)
 }
-
