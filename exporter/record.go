@@ -1,6 +1,7 @@
 package exporter
 
 import (
+	"slices"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -20,12 +21,23 @@ type Record struct {
 	ID string
 	// Fingerprint groups occurrences of the same error.
 	Fingerprint string
+	// PreviousFingerprints are the groups of this occurrence under the ways
+	// of grouping that Fingerprint's replaced, newest first (v2, then v1);
+	// empty when the caller chose the fingerprint. A store carries the first
+	// sighting and state of these groups over to Fingerprint, so an upgrade
+	// announces no old error as new, and a group that the new way splits
+	// passes its history to every part. Use [Record.Previous] to read them.
+	PreviousFingerprints []string
 	// PreviousFingerprint is the group of this occurrence under the way of
-	// grouping that Fingerprint's replaced; empty when the caller chose the
-	// fingerprint. A store that has never seen Fingerprint carries the first
-	// sighting and resolved state of PreviousFingerprint over to it, so an
-	// upgrade announces no old error as new.
+	// grouping that Fingerprint's replaced.
+	//
+	// Deprecated: the processor still sets it to the first of
+	// PreviousFingerprints; read [Record.Previous], which holds it too.
 	PreviousFingerprint string
+	// FingerprintByCaller reports that the caller chose Fingerprint
+	// (scope.Fingerprint, or an exception.fingerprint attribute on the
+	// event): no way of grouping made it, so it has no previous ones.
+	FingerprintByCaller bool
 	// Grouping says in words what Fingerprint was made of, e.g. `message
 	// "load user <num>: sql: no rows in result set"` or `message "runtime
 	// error: index out of range [<num>] with length <num>", panicked in
@@ -76,4 +88,16 @@ type Record struct {
 	Extras []attribute.KeyValue
 	// Resource holds the resource's attributes.
 	Resource []attribute.KeyValue
+}
+
+// Previous returns the record's previous fingerprints: PreviousFingerprints
+// and the deprecated PreviousFingerprint, once each, without Fingerprint.
+func (r *Record) Previous() []string {
+	var out []string
+	for _, fp := range append([]string{r.PreviousFingerprint}, r.PreviousFingerprints...) {
+		if fp != "" && fp != r.Fingerprint && !slices.Contains(out, fp) {
+			out = append(out, fp)
+		}
+	}
+	return out
 }

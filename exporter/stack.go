@@ -2,119 +2,31 @@ package exporter
 
 import (
 	"iter"
-	"runtime/debug"
-	"slices"
-	"strconv"
-	"strings"
+
+	"github.com/errortracker/errortracker/grouping"
 )
 
-// Frame is one frame of a Go stack trace.
-type Frame struct {
-	// Function is the package path and name, without arguments:
-	// github.com/acme/shop/orders.(*Service).Place.
-	Function string
-	// File and Line locate the call; empty and zero when the trace has no
-	// location line for the frame.
-	File string
-	Line int
-}
+// Frame is one frame of a stack trace.
+//
+// Deprecated: use [grouping.Frame]; package grouping owns stack parsing.
+type Frame = grouping.Frame
 
-// Frames parses a Go stack trace in any of the formats that reach the
-// tracker — runtime.Stack's (the SDK's RecordError), a panic's, and
-// package scope's — into frames, outermost last. Goroutine headers,
-// "created by" lines, arguments and +0x offsets are dropped.
-func Frames(stack string) []Frame {
-	return slices.Collect(AllFrames(stack))
-}
+// AppPackages decides which frames are the application's own code.
+//
+// Deprecated: use [grouping.AppPackages].
+type AppPackages = grouping.AppPackages
 
-// AllFrames yields the frames Frames returns, one at a time, without
-// allocating.
-func AllFrames(stack string) iter.Seq[Frame] {
-	return func(yield func(Frame) bool) {
-		var pending Frame
-		havePending := false
-		for stack != "" {
-			line := stack
-			if i := strings.IndexByte(stack, '\n'); i >= 0 {
-				line, stack = stack[:i], stack[i+1:]
-			} else {
-				stack = ""
-			}
-			line = strings.TrimRight(line, "\r")
-			switch {
-			case line == "" || strings.HasPrefix(line, "goroutine ") || strings.HasPrefix(line, "created by "):
-			case line[0] == '\t' || line[0] == ' ':
-				if havePending && pending.File == "" {
-					loc := strings.TrimSpace(line)
-					if sp := strings.LastIndexByte(loc, ' '); sp > 0 && strings.HasPrefix(loc[sp+1:], "+0x") {
-						loc = loc[:sp]
-					}
-					if colon := strings.LastIndexByte(loc, ':'); colon > 0 {
-						if n, err := strconv.Atoi(loc[colon+1:]); err == nil {
-							pending.File, pending.Line = loc[:colon], n
-						}
-					}
-				}
-			default:
-				if havePending && !yield(pending) {
-					return
-				}
-				fn := line
-				if strings.HasSuffix(fn, ")") {
-					if i := strings.LastIndexByte(fn, '('); i > 0 {
-						fn = fn[:i]
-					}
-				}
-				pending, havePending = Frame{Function: fn}, true
-			}
-		}
-		if havePending {
-			yield(pending)
-		}
-	}
-}
+// Frames parses a Go stack trace into frames, innermost first.
+//
+// Deprecated: use [grouping.Frames].
+func Frames(stack string) []Frame { return grouping.Frames(stack) }
 
-// AppPackages decides which frames are the application's own code, as
-// opposed to the runtime, the standard library, libraries, and this error
-// tracker's capture code.
-type AppPackages []string
+// AllFrames yields the frames Frames returns, one at a time.
+//
+// Deprecated: use [grouping.AllFrames].
+func AllFrames(stack string) iter.Seq[Frame] { return grouping.AllFrames(stack) }
 
-// DefaultAppPackages is the main module's path from the build information,
-// or nothing when it is unknown.
-func DefaultAppPackages() AppPackages {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Path != "" && bi.Main.Path != "command-line-arguments" {
-		return AppPackages{bi.Main.Path}
-	}
-	return nil
-}
-
-// Contains reports whether a function (package path, then name) is the
-// application's. Without prefixes, anything outside the standard library
-// and a few well-known libraries counts.
-func (a AppPackages) Contains(fn string) bool {
-	if strings.HasPrefix(fn, "github.com/errortracker/errortracker/scope.") ||
-		strings.HasPrefix(fn, "github.com/errortracker/errortracker/processor.") {
-		return false
-	}
-	if strings.HasPrefix(fn, "main.") {
-		return true
-	}
-	if len(a) > 0 {
-		for _, p := range a {
-			if rest, ok := strings.CutPrefix(fn, p); ok && (strings.HasPrefix(rest, "/") || strings.HasPrefix(rest, ".") || strings.HasPrefix(rest, "_test.")) {
-				return true
-			}
-		}
-		return false
-	}
-	slash := strings.IndexByte(fn, '/')
-	if slash < 0 || !strings.Contains(fn[:slash], ".") {
-		return false
-	}
-	for _, lib := range []string{"go.opentelemetry.io/", "golang.org/x/", "google.golang.org/"} {
-		if strings.HasPrefix(fn, lib) {
-			return false
-		}
-	}
-	return true
-}
+// DefaultAppPackages is the main module's path from the build information.
+//
+// Deprecated: use [grouping.DefaultAppPackages].
+func DefaultAppPackages() AppPackages { return grouping.DefaultAppPackages() }

@@ -150,7 +150,7 @@ type GroupState struct {
 
 // CarryOver returns the state of a group with what states holds of the
 // groups its records had under the previous way of fingerprinting
-// (Record.PreviousFingerprint): the earliest first sighting, the latest
+// (Record.Previous): the earliest first sighting, the latest
 // status a person set, the largest count. After an upgrade of the
 // fingerprint this keeps an old error from looking new, and a resolved one
 // that happens again a regression. It reports false when states knows

@@ -25,12 +25,15 @@
 // Each "exception" event (span.RecordError, or the capture functions of
 // package scope) becomes an [exporter.Record] with a fingerprint that groups
 // repeats, also written onto the event as exception.fingerprint so other
-// back ends can group the same way. The fingerprint ([FingerprintVersion])
-// is the message with its variable parts replaced; for a panic, the
-// function that panicked; for a bare sentinel or runtime error, the span
-// that recorded it. A caller's exception.fingerprint ([scope.Fingerprint])
-// and [WithGroupingRules] override it. Records also carry the fingerprint
-// of [PreviousFingerprintVersion], from which stores carry a group's first
+// back ends can group the same way. The fingerprint ([FingerprintVersion],
+// computed by package grouping) is one bug, one root cause at one place:
+// the meaningful type and the template of its own message, at the function
+// that panicked or the innermost two app functions of the capture stack,
+// or, without a stack, the span that recorded it. A caller's
+// exception.fingerprint ([scope.Fingerprint]) and [WithGroupingRules]
+// override it. Records also carry the fingerprints of the versions it
+// replaced (exporter.Record.PreviousFingerprints), from which stores carry
+// a group's first
 // sighting and resolved state over after an upgrade. Records go to one bounded queue per
 // exporter, served by one goroutine that batches by size and time and
 // retries failures with exponential backoff and jitter; what a full queue

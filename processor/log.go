@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/errortracker/errortracker/exporter"
+	"github.com/errortracker/errortracker/scope"
 )
 
 // LogProcessor returns an sdk/log processor that does for log records what
@@ -83,12 +84,12 @@ func (l *logProcessor) OnEmit(ctx context.Context, r *sdklog.Record) error {
 		if at.IsZero() {
 			at = r.ObservedTimestamp()
 		}
-		rec := sc.newRecord(at, masked)
+		rec, typeMessage := sc.newRecord(at, masked)
 		if rec.Message == "" && body.Type() == attribute.STRING {
 			rec.Message = body.AsString()
 		}
-		if l.p.fingerprint(&rec) {
-			r.AddAttributes(attribute.String(FingerprintKey, rec.Fingerprint))
+		if l.p.fingerprint(&rec, typeMessage) {
+			r.AddAttributes(scope.FingerprintKey.String(rec.Fingerprint))
 		}
 		l.p.deliver([]exporter.Record{rec})
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/errortracker/errortracker/maskattr"
 	"github.com/errortracker/errortracker/processor"
+	"github.com/errortracker/errortracker/scope"
 )
 
 // logSink is a log exporter that keeps the records it gets.
@@ -93,7 +94,7 @@ func TestLogRecordsJoinTheSpanEventsGroup(t *testing.T) {
 	var fp, pw string
 	out.WalkAttributes(func(kv attribute.KeyValue) bool {
 		switch kv.Key {
-		case processor.FingerprintKey:
+		case scope.FingerprintKey:
 			fp = kv.Value.AsString()
 		case "db.password":
 			pw = kv.Value.AsString()

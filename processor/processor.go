@@ -16,6 +16,7 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 
 	"github.com/errortracker/errortracker/exporter"
+	"github.com/errortracker/errortracker/grouping"
 	"github.com/errortracker/errortracker/maskattr"
 	"github.com/errortracker/errortracker/scope"
 )
@@ -34,7 +35,7 @@ type Processor struct {
 	next        []sdktrace.SpanProcessor
 	filters     []Filter
 	baggageKeys map[string]bool
-	fp          *fingerprinter
+	grouper     *grouping.Grouper
 	metrics     *metrics
 	log         *slog.Logger
 	resource    atomic.Pointer[maskedResource]
@@ -69,7 +70,7 @@ func New(cfg Config, opts ...Option) (*Processor, error) {
 		return nil, fmt.Errorf("processor: %w", err)
 	}
 	s := newSettings(opts)
-	fp, err := newFingerprinter(s.appPackages, s.groupingRules)
+	grouper, err := grouping.New(grouping.Config{AppPackages: s.appPackages, Rules: s.groupingRules})
 	if err != nil {
 		return nil, fmt.Errorf("processor: %w", err)
 	}
@@ -81,7 +82,7 @@ func New(cfg Config, opts ...Option) (*Processor, error) {
 		cfg:      cfg,
 		masker:   masker,
 		next:     s.next,
-		fp:       fp,
+		grouper:  grouper,
 		metrics:  m,
 		log:      s.logger,
 		settings: s,
@@ -235,11 +236,11 @@ func (p *Processor) mask(s sdktrace.ReadOnlySpan) (sdktrace.ReadOnlySpan, []expo
 			}
 			sc = newSpanContext(s.Name(), s.SpanContext(), attrs, resAttrs)
 		}
-		rec := sc.newRecord(events[i].Time, events[i].Attributes)
-		if p.fingerprint(&rec) {
+		rec, typeMessage := sc.newRecord(events[i].Time, events[i].Attributes)
+		if p.fingerprint(&rec, typeMessage) {
 			ev := events[i]
 			ev.Attributes = append(append(make([]attribute.KeyValue, 0, len(ev.Attributes)+1), ev.Attributes...),
-				attribute.String(FingerprintKey, rec.Fingerprint))
+				scope.FingerprintKey.String(rec.Fingerprint))
 			events[i] = ev
 		}
 		records = append(records, rec)
@@ -256,30 +257,27 @@ func (p *Processor) mask(s sdktrace.ReadOnlySpan) (sdktrace.ReadOnlySpan, []expo
 
 // fingerprint sets the record's fingerprint unless the caller set one, and
 // reports whether it did.
-func (p *Processor) fingerprint(r *exporter.Record) bool {
+func (p *Processor) fingerprint(r *exporter.Record, typeMessage string) bool {
 	if r.Fingerprint != "" {
 		if exporter.CheckFingerprint(r.Fingerprint) != nil {
 			// A caller's value no store would accept still names a group.
-			r.Fingerprint = newHash(FingerprintKey, r.Fingerprint).sum()
+			r.Fingerprint = grouping.CallerFingerprint(r.Fingerprint)
 		}
-		r.Grouping = callerGrouping
+		r.FingerprintByCaller, r.Grouping = true, "set by the caller"
 		return false
 	}
-	r.Fingerprint, r.Grouping = p.fp.Group(r)
+	r.Fingerprint, r.Grouping = p.grouper.Group(exception(r, typeMessage))
 	return true
 }
 
-// callerGrouping is the Grouping of a record whose caller chose the
-// fingerprint: it has no previous one.
-const callerGrouping = "set by the caller"
-
-// completeRecords gives records the fingerprint of the previous version,
-// which only exporters read: each sink's goroutine computes it before
-// export, so that span.End() does not pay for it.
+// completeRecords gives records the fingerprints of the previous versions,
+// which only exporters read: each sink's goroutine computes them before
+// export, so that span.End() does not pay for them.
 func (p *Processor) completeRecords(batch []exporter.Record) {
 	for i := range batch {
-		if r := &batch[i]; r.PreviousFingerprint == "" && r.Grouping != callerGrouping {
-			r.PreviousFingerprint = p.fp.Previous(r)
+		if r := &batch[i]; r.PreviousFingerprints == nil && !r.FingerprintByCaller {
+			r.PreviousFingerprints = p.grouper.Previous(exception(r, ""))
+			r.PreviousFingerprint = r.PreviousFingerprints[0]
 		}
 	}
 }

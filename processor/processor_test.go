@@ -113,9 +113,15 @@ func TestRecordFields(t *testing.T) {
 			t.Errorf("%s = %q, want %q", c.name, c.got, c.want)
 		}
 	}
-	if len(r.ID) != 32 || len(r.Fingerprint) != 32 || len(r.PreviousFingerprint) != 32 || r.PreviousFingerprint == r.Fingerprint || r.Time.IsZero() {
-		t.Errorf("ID %q, Fingerprint %q, PreviousFingerprint %q, Time %v: want 32 hex digits each, two fingerprints, and a time",
-			r.ID, r.Fingerprint, r.PreviousFingerprint, r.Time)
+	if len(r.ID) != 32 || len(r.Fingerprint) != 32 || len(r.PreviousFingerprints) != 2 || len(r.Previous()) != 2 ||
+		r.PreviousFingerprint != r.PreviousFingerprints[0] || r.FingerprintByCaller || r.Time.IsZero() {
+		t.Errorf("ID %q, Fingerprint %q, PreviousFingerprints %q (%q), by caller %v, Time %v: want 32 hex digits, v2 and v1 distinct from the fingerprint, and a time",
+			r.ID, r.Fingerprint, r.PreviousFingerprints, r.PreviousFingerprint, r.FingerprintByCaller, r.Time)
+	}
+	for _, fp := range r.PreviousFingerprints {
+		if len(fp) != 32 || fp == r.Fingerprint {
+			t.Errorf("previous fingerprint %q of %q", fp, r.Fingerprint)
+		}
 	}
 	if !strings.Contains(r.Stacktrace, "processor_test.TestRecordFields") {
 		t.Errorf("stack does not name the capturing function:\n%s", r.Stacktrace)
@@ -124,12 +130,12 @@ func TestRecordFields(t *testing.T) {
 	ev := pl.spans.GetSpans()[0].Events[0]
 	found := false
 	for _, kv := range ev.Attributes {
-		if kv.Key == processor.FingerprintKey && kv.Value.AsString() == r.Fingerprint {
+		if kv.Key == scope.FingerprintKey && kv.Value.AsString() == r.Fingerprint {
 			found = true
 		}
 	}
 	if !found {
-		t.Errorf("exported event lacks %s=%s: %v", processor.FingerprintKey, r.Fingerprint, ev.Attributes)
+		t.Errorf("exported event lacks %s=%s: %v", scope.FingerprintKey, r.Fingerprint, ev.Attributes)
 	}
 }
 
@@ -304,28 +310,28 @@ func TestFingerprint(t *testing.T) {
 		span.RecordError(errors.New(msg))
 		span.End()
 	}
-	// The same wrapped error through scope (type *strconv.NumError) and
-	// span.RecordError (type *fmt.wrapError, no stack): one group.
-	numErr := func(s string) error {
-		return fmt.Errorf("parse quantity: %w", &strconv.NumError{Func: "Atoi", Num: s, Err: strconv.ErrSyntax})
-	}
+	// The same error through scope and span.RecordError with a stack, in
+	// one function: one group. (A wrapped error is reported by RecordError
+	// as *fmt.wrapError, which hides its kind; without a stack, RecordError
+	// has no place: those group apart from scope's.)
+	numErr := func(s string) error { return &strconv.NumError{Func: "Atoi", Num: s, Err: strconv.ErrSyntax} }
 	capture(numErr("abc"))
 	_, span := tr.Start(context.Background(), "op")
-	span.RecordError(numErr("x1"))
+	span.RecordError(numErr("x1"), trace.WithStackTrace(true))
 	span.End()
 	pl.flush(t)
 	recs := pl.rec.Records()
 	if len(recs) != 8 {
 		t.Fatalf("got %d records", len(recs))
 	}
-	if recs[6].Type == recs[7].Type || recs[6].Fingerprint != recs[7].Fingerprint {
-		t.Errorf("scope (%s) and RecordError (%s) of one error: fingerprints %s and %s", recs[6].Type, recs[7].Type, recs[6].Fingerprint, recs[7].Fingerprint)
+	if recs[6].Stacktrace == recs[7].Stacktrace || recs[6].Fingerprint != recs[7].Fingerprint {
+		t.Errorf("scope and RecordError of one error: fingerprints %s (%s) and %s (%s)", recs[6].Fingerprint, recs[6].Grouping, recs[7].Fingerprint, recs[7].Grouping)
 	}
 	fp := func(i int) string { return recs[i].Fingerprint }
 	if fp(0) != fp(1) {
 		t.Error("the same error raised at two lines of one function with other ids got two fingerprints")
 	}
-	if g := recs[0].Grouping; g != `message "order <num>: file does not exist"` {
+	if g := recs[0].Grouping; g != `type *errors.errorString, message "file does not exist", at github.com/errortracker/errortracker/processor_test.TestFingerprint` {
 		t.Errorf("grouping = %q", g)
 	}
 	if fp(0) == fp(2) {
@@ -342,14 +348,14 @@ func TestFingerprint(t *testing.T) {
 func TestCallerFingerprintWins(t *testing.T) {
 	pl := newPipeline(t, processor.Config{})
 	ctx, span := pl.tp.Tracer("test").Start(context.Background(), "op")
-	scope.CaptureException(ctx, errors.New("x"), attribute.String(processor.FingerprintKey, "payments-timeout"))
+	scope.CaptureException(ctx, errors.New("x"), scope.FingerprintKey.String("payments-timeout"))
 	scope.CaptureException(ctx, errors.New("y"), scope.Fingerprint("payments", "timeout"))
 	scope.CaptureException(ctx, errors.New("z"), scope.Fingerprint("no\nstore takes this"))
 	span.End()
 	pl.flush(t)
 	recs := pl.rec.Records()
-	if recs[0].Fingerprint != "payments-timeout" || recs[1].Fingerprint != "payments/timeout" || recs[0].PreviousFingerprint != "" ||
-		recs[0].Grouping != "set by the caller" {
+	if recs[0].Fingerprint != "payments-timeout" || recs[1].Fingerprint != "payments/timeout" || len(recs[0].Previous()) != 0 ||
+		!recs[0].FingerprintByCaller || recs[0].Grouping != "set by the caller" {
 		t.Errorf("fingerprints %q and %q (previous %q), want the caller's", recs[0].Fingerprint, recs[1].Fingerprint, recs[0].PreviousFingerprint)
 	}
 	if fp := recs[2].Fingerprint; exporter.CheckFingerprint(fp) != nil || strings.Contains(fp, "store") {

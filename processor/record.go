@@ -39,9 +39,11 @@ func newSpanContext(name string, sc trace.SpanContext, attrs, resource []attribu
 }
 
 // newRecord builds the record of one masked exception: the attributes of
-// an exception span event, or of a log record.
-func (sc *spanContext) newRecord(at time.Time, eventAttrs []attribute.KeyValue) exporter.Record {
-	r := exporter.Record{
+// an exception span event, or of a log record. It returns apart the
+// message of the meaningful error that package scope recorded for
+// grouping (scope.TypeMessageKey), which is part of Message already.
+func (sc *spanContext) newRecord(at time.Time, eventAttrs []attribute.KeyValue) (r exporter.Record, typeMessage string) {
+	r = exporter.Record{
 		ID:         newID(),
 		Time:       at,
 		SpanName:   sc.name,
@@ -64,6 +66,8 @@ func (sc *spanContext) newRecord(at time.Time, eventAttrs []attribute.KeyValue) 
 			r.Escaped = kv.Value.AsBool()
 		case scope.FingerprintKey:
 			r.Fingerprint = kv.Value.Emit()
+		case scope.TypeMessageKey:
+			typeMessage = kv.Value.Emit()
 		default:
 			r.Extras = setKV(r.Extras, kv)
 		}
@@ -98,7 +102,7 @@ func (sc *spanContext) newRecord(at time.Time, eventAttrs []attribute.KeyValue) 
 	if r.Host != "" && port != "" && port != "80" && port != "443" {
 		r.Host += ":" + port
 	}
-	return r
+	return r, typeMessage
 }
 
 // setKV sets kv in kvs, replacing an attribute with the same key.

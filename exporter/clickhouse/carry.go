@@ -40,7 +40,7 @@ func (c *carried) add(fps []string) {
 
 // carryOver gives each fingerprint of the batch the first sighting and the
 // state of the groups its records had under the previous way of grouping
-// (exporter.CarryOver): after an upgrade of the fingerprint, an old error
+// (Record.Previous, merged by exporter.CarryOver): after an upgrade of the fingerprint, an old error
 // keeps its age, and a resolved one that happens again is a regression, not
 // a new group. It writes a summary row holding only first_seen, merged by
 // min, and a copy of the state row with its version (a state's version is
@@ -52,15 +52,19 @@ func (e *Exporter) carryOver(ctx context.Context, records []exporter.Record) err
 	var news, olds []string
 	for i := range records {
 		r := &records[i]
-		old := r.PreviousFingerprint
-		if old == "" || old == r.Fingerprint || e.carried.has(r.Fingerprint) || slices.Contains(previous[r.Fingerprint], old) {
+		if e.carried.has(r.Fingerprint) {
 			continue
 		}
-		if previous[r.Fingerprint] == nil {
-			news = append(news, r.Fingerprint)
+		for _, old := range r.Previous() {
+			if slices.Contains(previous[r.Fingerprint], old) {
+				continue
+			}
+			if previous[r.Fingerprint] == nil {
+				news = append(news, r.Fingerprint)
+			}
+			previous[r.Fingerprint] = append(previous[r.Fingerprint], old)
+			olds = append(olds, old)
 		}
-		previous[r.Fingerprint] = append(previous[r.Fingerprint], old)
-		olds = append(olds, old)
 	}
 	if len(news) == 0 {
 		return nil

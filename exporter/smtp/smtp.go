@@ -85,9 +85,11 @@ func (e *Exporter) Export(ctx context.Context, records []exporter.Record) error 
 			lookup = append(lookup, r.Fingerprint)
 		}
 		byGroup[r.Fingerprint] = append(byGroup[r.Fingerprint], r)
-		if old := r.PreviousFingerprint; old != "" && old != r.Fingerprint && !slices.Contains(previous[r.Fingerprint], old) {
-			previous[r.Fingerprint] = append(previous[r.Fingerprint], old)
-			lookup = append(lookup, old)
+		for _, old := range r.Previous() {
+			if !slices.Contains(previous[r.Fingerprint], old) {
+				previous[r.Fingerprint] = append(previous[r.Fingerprint], old)
+				lookup = append(lookup, old)
+			}
 		}
 	}
 	sort.Strings(fps)

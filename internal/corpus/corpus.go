@@ -33,18 +33,62 @@ const AppPackage = "github.com/errortracker/errortracker/internal/corpus/shop"
 
 // Event is one exception event with its label.
 type Event struct {
-	Label      string `json:"label"`
-	Service    string `json:"service"`
-	Via        string `json:"via"`
-	Span       string `json:"span,omitempty"` // the name of the recording span, or of the span a record was logged in
-	Type       string `json:"type"`
-	Message    string `json:"message"`
-	Stacktrace string `json:"stacktrace,omitempty"`
+	Label   string `json:"label"`
+	Service string `json:"service"`
+	Via     string `json:"via"`
+	Span    string `json:"span,omitempty"` // the name of the recording span, or of the span a record was logged in
+	Type    string `json:"type"`
+	Message string `json:"message"`
+	// TypeMessage is scope.TypeMessageKey: the meaningful error's own
+	// message, where wrapping added context.
+	TypeMessage string `json:"type_message,omitempty"`
+	Stacktrace  string `json:"stacktrace,omitempty"`
 }
 
-// Generate runs every scenario and returns its events, in order. dir is a
-// scratch directory for the configuration files the scenarios read.
+// Ways returns the four ways of recording an error, in the order the
+// agreement table lists them.
+func Ways() []capture.Via {
+	return []capture.Via{capture.Scope, capture.RecordErrorStack, capture.RecordError, capture.Slog}
+}
+
+// Generate runs every scenario, recording its errors the one way its code
+// does, and returns its events in order. dir is a scratch directory for
+// the files the scenarios read.
 func Generate(ctx context.Context, dir string) ([]Event, error) {
+	return generate(ctx, dir, func(sc shop.Scenario) []run {
+		via := sc.Via
+		if via == "" {
+			via = capture.Scope
+		}
+		runs := make([]run, sc.Runs)
+		for i := range runs {
+			runs[i] = run{i, via}
+		}
+		return runs
+	})
+}
+
+// GenerateAllWays runs every scenario recording its errors each of the
+// four ways, runs times each: the same error at the same line, for the
+// table of how the ways agree.
+func GenerateAllWays(ctx context.Context, dir string, runs int) ([]Event, error) {
+	return generate(ctx, dir, func(sc shop.Scenario) []run {
+		var out []run
+		for _, via := range Ways() {
+			for i := range runs {
+				out = append(out, run{i, via})
+			}
+		}
+		return out
+	})
+}
+
+type run struct {
+	i   int
+	via capture.Via
+}
+
+func generate(ctx context.Context, dir string, plan func(shop.Scenario) []run) ([]Event, error) {
 	c := &collector{labels: make(map[trace.TraceID]occurrence)}
 	services := make(map[string]*instrumented)
 	defer func() {
@@ -65,19 +109,12 @@ func Generate(ctx context.Context, dir string) ([]Event, error) {
 			services[name] = in
 		}
 		s, stop := shop.New(in.tp.Tracer("shop"), dir)
-		vias := sc.Vias
-		if len(vias) == 0 {
-			vias = []capture.Via{capture.Scope, capture.RecordError, capture.RecordErrorStack, capture.Slog}
-		}
-		for i := range sc.Runs {
-			// Rotate, so that every way of recording meets every input and
-			// call path of a scenario that alternates them.
-			via := vias[(i+i/len(vias))%len(vias)]
+		for _, r := range plan(sc) {
 			rctx, span := in.tp.Tracer("corpus").Start(ctx, "occurrence")
-			c.label(span.SpanContext().TraceID(), occurrence{label: sc.Label, service: name, via: via})
+			c.label(span.SpanContext().TraceID(), occurrence{label: sc.Label, service: name, via: r.via})
 			order = append(order, span.SpanContext().TraceID())
 			rctx, _ = scope.New(rctx, scope.WithTracerProvider(in.tp))
-			sc.Run(capture.With(rctx, via, in.logger), s, i)
+			sc.Run(capture.With(rctx, r.via, in.logger), s, r.i)
 			span.End()
 		}
 		stop()
@@ -169,6 +206,8 @@ func (c *collector) add(id trace.TraceID, span string, attrs []attribute.KeyValu
 			e.Message = kv.Value.Emit()
 		case semconv.ExceptionStacktraceKey:
 			e.Stacktrace = kv.Value.Emit()
+		case scope.TypeMessageKey:
+			e.TypeMessage = kv.Value.Emit()
 		}
 	}
 	if c.events == nil {

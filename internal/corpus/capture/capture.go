@@ -78,3 +78,21 @@ func Panic(ctx context.Context, recovered any) {
 	}
 	Error(ctx, fmt.Errorf("%v", recovered))
 }
+
+// Track runs a background job and records what it returns or raises: with
+// package scope's Track, or the way a service without it would, by calling
+// the job and recording its error or recovered panic.
+func Track(ctx context.Context, job func(context.Context) error) {
+	if ViaOf(ctx) == Scope {
+		_ = scope.Track(ctx, job, scope.Silent())
+		return
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			Panic(ctx, r)
+		}
+	}()
+	if err := job(ctx); err != nil {
+		Error(ctx, err)
+	}
+}

@@ -1,4 +1,4 @@
-package processor
+package grouping
 
 import (
 	"regexp"
@@ -31,7 +31,7 @@ func FuzzNormalize(f *testing.F) {
 	} {
 		f.Add(s)
 	}
-	n := newNormalizer(FingerprintVersion)
+	n := newNormalizer(false)
 	quoted := regexp.MustCompile(quotedPattern)
 	number, signedNumber := regexp.MustCompile(numberPattern), regexp.MustCompile(`(?:\B-)?`+numberPattern)
 	f.Fuzz(func(t *testing.T, msg string) {
@@ -56,7 +56,7 @@ func FuzzNormalize(f *testing.F) {
 }
 
 func TestNormalize(t *testing.T) {
-	n := newNormalizer(FingerprintVersion)
+	n := newNormalizer(false)
 	tests := []struct{ in, want string }{
 		{"user 42 not found", "user <num> not found"},
 		{`parsing "abc": invalid syntax`, "parsing <str>: invalid syntax"},

@@ -1,10 +1,10 @@
-package exporter_test
+package grouping_test
 
 import (
 	"reflect"
 	"testing"
 
-	"github.com/errortracker/errortracker/exporter"
+	"github.com/errortracker/errortracker/grouping"
 )
 
 func TestFrames(t *testing.T) {
@@ -17,22 +17,22 @@ func TestFrames(t *testing.T) {
 		"\t/usr/local/go/src/net/http/server.go:3454 +0x485\n"
 	ours := "github.com/acme/shop/orders.(*Service).Place(...)\n\t/src/shop/orders/service.go:128\n" +
 		"main.main(...)\n\t/src/shop/main.go:12\n"
-	want := []exporter.Frame{
+	want := []grouping.Frame{
 		{Function: "github.com/acme/shop/orders.(*Service).Place", File: "/src/shop/orders/service.go", Line: 128},
 		{Function: "main.main", File: "/src/shop/main.go", Line: 12},
 	}
 	for name, stack := range map[string]string{"sdk": sdk, "scope": ours} {
-		if got := exporter.Frames(stack); !reflect.DeepEqual(got, want) {
+		if got := grouping.Frames(stack); !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: got %+v", name, got)
 		}
 	}
-	if got := exporter.Frames("github.com/x/y.F(0x1, 0x2, ...)"); len(got) != 1 || got[0].Function != "github.com/x/y.F" || got[0].File != "" {
+	if got := grouping.Frames("github.com/x/y.F(0x1, 0x2, ...)"); len(got) != 1 || got[0].Function != "github.com/x/y.F" || got[0].File != "" {
 		t.Errorf("cut stack: %+v", got)
 	}
 }
 
 func TestAppPackages(t *testing.T) {
-	app := exporter.AppPackages{"github.com/acme/shop"}
+	app := grouping.AppPackages{"github.com/acme/shop"}
 	for fn, want := range map[string]bool{
 		"github.com/acme/shop/orders.(*Service).Place":           true,
 		"github.com/acme/shop.handler":                           true,
@@ -46,7 +46,7 @@ func TestAppPackages(t *testing.T) {
 			t.Errorf("Contains(%q) = %v, want %v", fn, got, want)
 		}
 	}
-	var none exporter.AppPackages
+	var none grouping.AppPackages
 	if !none.Contains("github.com/acme/lib.F") || none.Contains("runtime.gopanic") || none.Contains("go.opentelemetry.io/otel/sdk/trace.(*recordingSpan).End") {
 		t.Error("the fallback without a module")
 	}
@@ -55,7 +55,7 @@ func TestAppPackages(t *testing.T) {
 func TestAllFramesStopsWhenAsked(t *testing.T) {
 	stack := "a.F()\n\t/a.go:1\nb.G()\n\t/b.go:2\nc.H()\n\t/c.go:3\n"
 	var seen []string
-	for fr := range exporter.AllFrames(stack) {
+	for fr := range grouping.AllFrames(stack) {
 		seen = append(seen, fr.Function+":"+fr.File)
 		if len(seen) == 2 {
 			break
