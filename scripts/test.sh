@@ -11,9 +11,20 @@ trap stop_services EXIT INT TERM
 need_zookeeper
 need_chromium
 need_chdb
-start_clickhouse test
-export ERRORTRACKER_TEST_CLICKHOUSE_ADDR=$CLICKHOUSE_TCP_ADDR
-export ERRORTRACKER_TEST_CLICKHOUSE_HTTP_ADDR=$CLICKHOUSE_HTTP_ADDR
+if [ -n "${ERRORTRACKER_TEST_CLICKHOUSE_ADDR:-}" ]; then
+	# Your own server (README, "Which ClickHouse"): the shared tests run on
+	# it; those that freeze, kill or cluster servers still start Debian's.
+	apt_install clickhouse-server
+	[ -n "${ERRORTRACKER_TEST_CLICKHOUSE_HTTP_ADDR:-}" ] ||
+		die "set ERRORTRACKER_TEST_CLICKHOUSE_HTTP_ADDR too: host:port of the HTTP interface of the server at $ERRORTRACKER_TEST_CLICKHOUSE_ADDR"
+	version=$(curl -fsS --data-binary 'SELECT version()' "http://$ERRORTRACKER_TEST_CLICKHOUSE_HTTP_ADDR/") ||
+		die "no ClickHouse answers at http://$ERRORTRACKER_TEST_CLICKHOUSE_HTTP_ADDR/ (user default, no password)"
+	log "testing against your ClickHouse $version at $ERRORTRACKER_TEST_CLICKHOUSE_ADDR"
+else
+	start_clickhouse test
+	export ERRORTRACKER_TEST_CLICKHOUSE_ADDR=$CLICKHOUSE_TCP_ADDR
+	export ERRORTRACKER_TEST_CLICKHOUSE_HTTP_ADDR=$CLICKHOUSE_HTTP_ADDR
+fi
 
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.build/*'))
 [ -z "$unformatted" ] || die "gofmt would change: $unformatted"

@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -27,16 +29,25 @@ import (
 // to the test server (Debian's 18.16 in scripts/test.sh) during a full
 // browse session — the pages, the JSON API, every filter, sort and action,
 // a carry-over, a regression, deletes and retention — and replays the
-// session on chDB (ClickHouse 26.x, in-process) over the modern DDL of a
-// single server, with the values the store bound. Every statement must
-// run on both, and every read must return as many rows on both.
+// session, with the values the store bound, on three databases at once:
 //
-// What this cannot check: the native protocol (chDB has no listener; the
+//   - chDB (ClickHouse 26.x, in-process) over the modern single-server
+//     DDL, which a current server gets;
+//   - chDB over the DDL the recording server got, as on a server that was
+//     upgraded under an existing schema;
+//   - the test server itself, through its HTTP interface, as the reference.
+//
+// Every statement must run on all three, every read must return what the
+// reference returns (in the same order where the statement orders), and
+// as many rows as the store read while recording.
+//
+// What this cannot check: the native protocol (chDB has no listener, the
 // replay sends text), and the cluster and replicated DDL. Point
 // ERRORTRACKER_TEST_CLICKHOUSE_ADDR at a current server to run the session
 // itself, migrations included, on it.
 func TestReplayOnCurrentClickHouse(t *testing.T) {
 	addr := testenv.ClickHouseAddr(t)
+	httpAddr := testenv.ClickHouseHTTPAddr(t)
 	lib := testenv.ChDBLibrary(t)
 
 	stmts, db := recordBrowseSession(t, addr)
@@ -50,19 +61,50 @@ func TestReplayOnCurrentClickHouse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ran, failed, mismatched := replay(t, engine, db, stmts)
-	t.Logf("replayed %d statements of a browse session on chDB %s: %d failed, %d returned other row counts", ran, engine.Version(), failed, mismatched)
+	chdbQuery := func(text string) (string, error) { return engine.Query(text, "TabSeparated") }
+	// The cluster's setting is not in a single server's session.
+	for name, value := range syncInsert {
+		if _, err := chdbQuery(fmt.Sprintf("SET %s = %v", name, value)); err != nil {
+			t.Errorf("chDB %s does not take the setting the store sends in cluster mode: %v", engine.Version(), err)
+		}
+	}
+	server := &httpServer{addr: httpAddr, client: &http.Client{Transport: &http.Transport{}}}
+	defer server.client.CloseIdleConnections()
+	targets := []*replayTarget{
+		{name: "the test server " + server.version(t), db: db + "_ref", query: server.query, settle: server.waitMutations},
+		{name: "chDB " + engine.Version(), db: db + "_modern", modern: true, query: chdbQuery},
+		{name: "chDB " + engine.Version() + " under the recorded DDL", db: db + "_kept", query: chdbQuery},
+	}
+	ran, failed, differed := replay(t, db, stmts, targets)
+	t.Logf("replayed %d statements of a browse session on %d databases (%s): %d failed, %d answered otherwise than the reference",
+		len(stmts), len(targets), engine.Version(), failed, differed)
+	if ran == 0 {
+		t.Error("nothing replayed")
+	}
 }
 
-// replay runs stmts on engine: the modern single-server DDL where the
-// session ran its migrations, every other statement as recorded.
-func replay(t *testing.T, engine *chdb.Engine, db string, stmts []chtap.Statement) (ran, failed, mismatched int) {
+// replayTarget is a database a recorded session is replayed on.
+type replayTarget struct {
+	name string
+	// db replaces the recorded database in every statement.
+	db string
+	// modern creates the modern single-server DDL where the session ran
+	// its migrations; otherwise the recorded DDL runs.
+	modern bool
+	query  func(text string) (string, error)
+	// settle, when set, runs after a mutation: it waits for it to finish,
+	// as the store did, where the engine does not wait by itself.
+	settle func(db string) error
+}
+
+// replay runs stmts on every target, statement by statement, and compares
+// their answers with the first target's.
+func replay(t *testing.T, recordedDB string, stmts []chtap.Statement, targets []*replayTarget) (ran, failed, differed int) {
 	t.Helper()
-	// The recorded migrations are those of the recording server's version;
-	// the replay creates the schema a current server gets instead.
+	// The recorded migrations are those of the recording server's version.
 	migrationDDL := map[string]bool{}
 	for _, modern := range []bool{false, true} {
-		ms, err := migrations(schemaOptions{DB: db, Modern: modern})
+		ms, err := migrations(schemaOptions{DB: recordedDB, Modern: modern})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -72,51 +114,134 @@ func replay(t *testing.T, engine *chdb.Engine, db string, stmts []chtap.Statemen
 			}
 		}
 	}
-	modern, err := migrations(schemaOptions{DB: db, Modern: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	run := func(text string, want int) {
-		ran++
-		out, err := engine.Query(text, "TabSeparated")
+	modernDDL := func(db string) []string {
+		ms, err := migrations(schemaOptions{DB: db, Modern: true})
 		if err != nil {
-			failed++
-			t.Errorf("chDB %s rejects: %.400v\n  %.600s", engine.Version(), err, text)
-			return
+			t.Fatal(err)
 		}
-		if got := strings.Count(out, "\n"); want >= 0 && got != want {
-			mismatched++
-			t.Errorf("chDB %s returned %d rows, the recording server %d:\n  %.600s", engine.Version(), got, want, text)
+		var out []string
+		for _, m := range ms {
+			out = append(out, m.statements...)
 		}
+		return out
 	}
-	migrated := false
-	for _, s := range stmts {
-		if s.Kind == chtap.Exec && migrationDDL[s.SQL] {
-			if !migrated {
-				for _, m := range modern {
-					for _, ddl := range m.statements {
-						run(ddl, -1)
-					}
-				}
-				migrated = true
-			}
-			continue
-		}
+	migrated := map[*replayTarget]bool{}
+	for i, s := range stmts {
 		text, err := s.Text()
 		if err != nil {
 			t.Errorf("cannot render %.200s: %v", s.SQL, err)
 			continue
 		}
-		want := -1
-		if s.Kind == chtap.Query && s.Err == nil {
-			want = s.Returned
+		isDDL := s.Kind == chtap.Exec && migrationDDL[s.SQL]
+		var answers []string
+		for _, tg := range targets {
+			texts := []string{strings.ReplaceAll(text, recordedDB, tg.db)}
+			if isDDL && tg.modern {
+				texts = nil
+				if !migrated[tg] {
+					texts = modernDDL(tg.db)
+				}
+			}
+			if isDDL {
+				migrated[tg] = true
+			}
+			var out string
+			for _, text := range texts {
+				ran++
+				if out, err = tg.query(text); err != nil {
+					failed++
+					t.Errorf("statement %d: %s rejects: %.400v\n  %.600s", i+1, tg.name, err, text)
+					break
+				}
+				if tg.settle != nil && strings.Contains(text, " DELETE WHERE ") {
+					if err := tg.settle(tg.db); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			answers = append(answers, out)
+			if got := strings.Count(out, "\n"); err == nil && s.Kind == chtap.Query && s.Err == nil && s.Returned >= 0 && got != s.Returned {
+				differed++
+				t.Errorf("statement %d: %s returned %d rows, the store read %d while recording:\n  %.600s", i+1, tg.name, got, s.Returned, text)
+			}
 		}
-		run(text, want)
+		if s.Kind != chtap.Query || strings.Contains(s.SQL, "version()") {
+			continue // answers of DDL, inserts and version() differ by nature
+		}
+		for j := 1; j < len(answers); j++ {
+			if a, b := comparable(answers[0], s.SQL), comparable(answers[j], s.SQL); a != b {
+				differed++
+				t.Errorf("statement %d: %s answered\n%s\n%s answered\n%s\n  to %.600s", i+1, targets[0].name, a, targets[j].name, b, text)
+			}
+		}
 	}
-	if !migrated {
-		t.Error("the session ran no migration: the replay did not run the modern DDL")
+	for _, tg := range targets {
+		if !migrated[tg] {
+			t.Errorf("the session ran no migration, so %s has no schema", tg.name)
+		}
 	}
-	return ran, failed, mismatched
+	return ran, failed, differed
+}
+
+// comparable is a statement's answer in a form that two engines agree on:
+// the rows as sent where the statement orders them, else sorted.
+func comparable(out, sql string) string {
+	if strings.Contains(sql, "ORDER BY") {
+		return out
+	}
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	slices.Sort(lines)
+	return strings.Join(lines, "\n")
+}
+
+// httpServer sends statements to a ClickHouse server's HTTP interface, the
+// way the replay reaches the test server with text.
+type httpServer struct {
+	addr   string
+	client *http.Client
+}
+
+func (s *httpServer) query(text string) (string, error) {
+	resp, err := s.client.Post("http://"+s.addr+"/", "text/plain", strings.NewReader(text))
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(body)))
+	}
+	return string(body), nil
+}
+
+func (s *httpServer) version(t *testing.T) string {
+	v, err := s.query("SELECT version()")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(v)
+}
+
+// waitMutations waits until db has no mutation left to do, as the store's
+// Delete does.
+func (s *httpServer) waitMutations(db string) error {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		out, err := s.query("SELECT count() FROM system.mutations WHERE database = '" + db + "' AND is_done = 0")
+		if err != nil {
+			return err
+		}
+		if strings.TrimSpace(out) == "0" {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("mutations of %s not done within a minute", db)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // recordBrowseSession runs a browse session against the server at addr

@@ -39,8 +39,10 @@ type schemaOptions struct {
 	// Replicated uses ReplicatedMergeTree engines (needs ZooKeeper and the
 	// {shard} and {replica} macros on every server).
 	Replicated bool
-	// Modern is true for servers that have LowCardinality (19.x and
-	// later without a setting; 18.16 needs an experimental one).
+	// Modern is true for servers from 20.x on, which take LowCardinality
+	// without a setting. Older ones get String: 18.16 would need
+	// allow_experimental_low_cardinality_type, which current releases
+	// reject as an unknown setting, so the store never sends it.
 	Modern bool
 }
 

@@ -361,12 +361,18 @@ func (e *Exporter) writeState(ctx context.Context, fingerprint string, status ex
 	return nil
 }
 
+// syncInsert makes an insert into a Distributed table return once every
+// shard holds its rows. It is the one setting the store sends. Current
+// releases call it distributed_foreground_insert and keep the name that
+// 18.16 knows as its alias (the replay test checks it on chDB).
+var syncInsert = ch.Settings{"insert_distributed_sync": 1}
+
 // insertStates appends state rows: fingerprint, status, changed_ns,
 // version.
 func (e *Exporter) insertStates(ctx context.Context, rows ...[]any) error {
 	if e.schema.Cluster != "" {
 		// The state must be readable as soon as this returns.
-		ctx = ch.Context(ctx, ch.WithSettings(ch.Settings{"insert_distributed_sync": 1}))
+		ctx = ch.Context(ctx, ch.WithSettings(syncInsert))
 	}
 	batch, err := e.conn.PrepareBatch(ctx, "INSERT INTO "+e.schema.DB+".group_state (fingerprint, status, changed_ns, version)")
 	if err != nil {
