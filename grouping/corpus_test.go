@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode"
@@ -354,6 +355,23 @@ func BenchmarkGroup(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				_, _ = g.Group(e)
+			}
+		})
+		b.Run(c.name+"/"+grouping.Version+"/uncached", func(b *testing.B) {
+			// A message and a stack never seen before: no cache helps.
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				i++
+				u := e
+				u.Message += " (" + strconv.Itoa(i) + ")"
+				if u.TypeMessage != "" {
+					u.TypeMessage += " (" + strconv.Itoa(i) + ")"
+				}
+				if u.Stacktrace != "" {
+					u.Stacktrace += "x.F" + strconv.Itoa(i) + "()\n\t/x.go:1\n"
+				}
+				_, _ = g.Group(u)
 			}
 		})
 		b.Run(c.name+"/previous", func(b *testing.B) {

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/errortracker/errortracker/scope"
 )
@@ -115,6 +116,9 @@ type Grouper struct {
 	previous *normalizer // v1's placeholders: v1 fingerprints, and span names, which are routes, not paths
 	rules    []Rule
 	generic  map[string]bool // v2: normalised bare sentinel messages
+	bases    cache[string]
+	places   cache[place]
+	v1frames cache[[]string]
 }
 
 // New returns a Grouper, or every error of the configuration's rules.
@@ -166,7 +170,10 @@ var wrapperTypes = map[string]bool{
 // Group returns the v3 fingerprint of an exception, and what it was made
 // of in words a person reads: the basis, shown on the exception's page.
 func (g *Grouper) Group(e Exception) (fingerprint, basis string) {
-	h := newHash(Version, e.Service)
+	var buf [256]byte // most fingerprints hash less
+	h := &hash{b: buf[:0]}
+	h.write(Version)
+	h.write(e.Service)
 	if fp, basis, ok := g.byRule(h, e); ok {
 		return fp, basis
 	}
@@ -180,11 +187,44 @@ func (g *Grouper) Group(e Exception) (fingerprint, basis string) {
 	}
 	template := g.norm.Normalize(messageHead(text, e.IsMessage))
 	h.write(kind)
-	h.write(strconv.FormatBool(e.IsMessage)) // a captured message is not an exception of the same text
+	if e.IsMessage {
+		h.write("message") // a captured message is not an exception of the same text
+	} else {
+		h.write("")
+	}
 	h.write(template)
+	p := g.placeOf(e.Stacktrace)
+	span := ""
+	switch {
+	case p.panicked && p.n > 0:
+		h.write("panic")
+		h.write(p.fns[0])
+	case p.n > 0:
+		h.write("at")
+		for _, fn := range p.fns[:p.n] {
+			h.write(fn)
+		}
+	case e.Span != "":
+		span = g.previous.Normalize(e.Span)
+		h.write("span")
+		h.write(span)
+	}
+	fingerprint = h.sum()
+	// The words are the same for every occurrence of a group: make them
+	// once per group, not on every span.End().
+	if basis, ok := g.bases.get(fingerprint); ok {
+		return fingerprint, basis
+	}
+	basis = describe(kind, template, e.IsMessage, p, span)
+	g.bases.put(fingerprint, basis)
+	return fingerprint, basis
+}
+
+// describe says what a v3 fingerprint was made of.
+func describe(kind, template string, isMessage bool, p place, span string) string {
 	var b strings.Builder
 	switch {
-	case e.IsMessage:
+	case isMessage:
 		b.WriteString("captured message " + strconv.Quote(template))
 	case kind == "":
 		b.WriteString("message " + strconv.Quote(template))
@@ -193,28 +233,50 @@ func (g *Grouper) Group(e Exception) (fingerprint, basis string) {
 	default:
 		b.WriteString("type " + kind + ", message " + strconv.Quote(template))
 	}
-	switch p := g.placeOf(e.Stacktrace); {
+	switch {
 	case p.panicked && p.n > 0:
-		h.write("panic")
-		h.write(p.fns[0])
 		b.WriteString(", panicked in " + p.fns[0])
 	case p.n > 0:
-		h.write("at")
 		b.WriteString(", at ")
 		for i, fn := range p.fns[:p.n] {
-			h.write(fn)
 			if i > 0 {
 				b.WriteString(" ← ")
 			}
 			b.WriteString(fn)
 		}
-	case e.Span != "":
-		name := g.previous.Normalize(e.Span)
-		h.write("span")
-		h.write(name)
-		b.WriteString(", in span " + strconv.Quote(name))
+	case span != "":
+		b.WriteString(", in span " + strconv.Quote(span))
 	}
-	return h.sum(), b.String()
+	return b.String()
+}
+
+// cache remembers values by a string key: the words of the groups seen
+// last, the places of the stacks seen last. It is bounded: when full it
+// starts afresh, which costs one computation per key.
+type cache[T any] struct {
+	mu sync.RWMutex
+	m  map[string]T
+}
+
+const (
+	maxCached         = 4096
+	maxCachedStackLen = 8 << 10
+)
+
+func (c *cache[T]) get(key string) (T, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	v, ok := c.m[key]
+	return v, ok
+}
+
+func (c *cache[T]) put(key string, v T) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxCached {
+		c.m = make(map[string]T)
+	}
+	c.m[key] = v
 }
 
 // byRule applies the grouping rules.
@@ -256,6 +318,23 @@ type place struct {
 // functions of the application, or, when the stack holds none, of anything
 // but the runtime, OpenTelemetry and the tracker.
 func (g *Grouper) placeOf(stack string) place {
+	if len(stack) > maxCachedStackLen {
+		return g.readPlace(stack)
+	}
+	// An error that happens again and again happens at the same place,
+	// through the same calls: its stack text repeats exactly.
+	if p, ok := g.places.get(stack); ok {
+		return p
+	}
+	p := g.readPlace(stack)
+	g.places.put(strings.Clone(stack), p)
+	return p
+}
+
+// readPlace reads the place from a stack.
+func (g *Grouper) readPlace(stack string) place {
+	// Without a panic frame, the walk can stop at the second app frame.
+	mayPanic := strings.Contains(stack, "panic(") // runtime.gopanic( or a line that starts panic(
 	var app, other place
 	for fr := range AllFrames(stack) {
 		fn := fr.Function
@@ -268,6 +347,9 @@ func (g *Grouper) placeOf(stack string) place {
 		switch {
 		case g.app.Contains(fn):
 			app.add(fn)
+			if app.n == len(app.fns) && !mayPanic {
+				return app
+			}
 		case other.n < 2 && !isInfrastructure(fn):
 			other.add(fn)
 		}

@@ -11,7 +11,14 @@ import (
 // that "user 42 not found" and "user 7 not found" group together.
 type normalizer struct {
 	rules []normalizeRule
+	// cache holds the templates of short messages: the meaningful error's
+	// own text is most often a constant (a sentinel, a library's wording),
+	// so most captures find it here.
+	cache cache[string]
 }
+
+// maxCachedMessageLen bounds the messages whose templates are cached.
+const maxCachedMessageLen = 256
 
 type normalizeRule struct {
 	re          *regexp.Regexp
@@ -24,8 +31,20 @@ type normalizeRule struct {
 	needs func(msg string) bool
 }
 
+// anyOf returns a test for any byte of chars, with the set built once.
 func anyOf(chars string) func(string) bool {
-	return func(msg string) bool { return strings.ContainsAny(msg, chars) }
+	var set [256]bool
+	for i := 0; i < len(chars); i++ {
+		set[chars[i]] = true
+	}
+	return func(msg string) bool {
+		for i := 0; i < len(msg); i++ {
+			if set[msg[i]] {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 func contains(subs ...string) func(string) bool {
@@ -231,6 +250,18 @@ func isWord(c byte) bool {
 
 // Normalize returns msg with its variable parts replaced.
 func (n *normalizer) Normalize(msg string) string {
+	if len(msg) > maxCachedMessageLen {
+		return n.normalize(msg)
+	}
+	if t, ok := n.cache.get(msg); ok {
+		return t
+	}
+	t := n.normalize(msg)
+	n.cache.put(strings.Clone(msg), t)
+	return t
+}
+
+func (n *normalizer) normalize(msg string) string {
 	for _, r := range n.rules {
 		if r.needs != nil && !r.needs(msg) {
 			continue

@@ -57,27 +57,45 @@ func (g *Grouper) v2(e Exception) string {
 // 16 app frames; without app frames, the type and the message with v1's
 // placeholders.
 func (g *Grouper) v1(e Exception) string {
-	const maxAppFrames = 16
 	h := newHash(V1, e.Service)
 	h.write(e.Type)
-	frames := 0
+	var frames []string
 	if !e.IsMessage {
-		var last string
-		for fr := range AllFrames(e.Stacktrace) {
-			if !g.app.Contains(fr.Function) || fr.Function == last { // collapse recursion
-				continue
-			}
-			last = fr.Function
-			h.write(fr.Function)
-			if frames++; frames == maxAppFrames {
-				break
-			}
-		}
+		frames = g.v1Frames(e.Stacktrace)
 	}
-	if frames == 0 {
+	for _, fn := range frames {
+		h.write(fn)
+	}
+	if len(frames) == 0 {
 		h.write(g.previous.Normalize(e.Message))
 	}
 	return h.sum()
+}
+
+// v1Frames returns the functions of up to 16 app frames, recursion
+// collapsed, remembered by stack: an exporter's goroutine computes them
+// for every record.
+func (g *Grouper) v1Frames(stack string) []string {
+	const maxAppFrames = 16
+	if fns, ok := g.v1frames.get(stack); ok {
+		return fns
+	}
+	var fns []string
+	var last string
+	for fr := range AllFrames(stack) {
+		if !g.app.Contains(fr.Function) || fr.Function == last { // collapse recursion
+			continue
+		}
+		last = fr.Function
+		fns = append(fns, fr.Function)
+		if len(fns) == maxAppFrames {
+			break
+		}
+	}
+	if len(stack) <= maxCachedStackLen {
+		g.v1frames.put(strings.Clone(stack), fns)
+	}
+	return fns
 }
 
 // genericErrors are the standard library's errors whose text tells what

@@ -235,6 +235,7 @@ func (p *Processor) mask(s sdktrace.ReadOnlySpan) (sdktrace.ReadOnlySpan, []expo
 				resAttrs = res.Attributes()
 			}
 			sc = newSpanContext(s.Name(), s.SpanContext(), attrs, resAttrs)
+			records = make([]exporter.Record, 0, countExceptions(events[i:]))
 		}
 		rec, typeMessage := sc.newRecord(events[i].Time, events[i].Attributes)
 		if p.fingerprint(&rec, typeMessage) {
@@ -253,6 +254,18 @@ func (p *Processor) mask(s sdktrace.ReadOnlySpan) (sdktrace.ReadOnlySpan, []expo
 		return s, nil
 	}
 	return &maskedSpan{ReadOnlySpan: s, attrs: attrs, events: events, links: links, status: status, resource: res}, records
+}
+
+// countExceptions counts the exception events, so that a span that records
+// many allocates its records once.
+func countExceptions(events []sdktrace.Event) int {
+	n := 0
+	for i := range events {
+		if events[i].Name == semconv.ExceptionEventName {
+			n++
+		}
+	}
+	return n
 }
 
 // fingerprint sets the record's fingerprint unless the caller set one, and
