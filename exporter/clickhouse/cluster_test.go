@@ -10,6 +10,8 @@ import (
 
 	"github.com/errortracker/errortracker/exporter"
 	"github.com/errortracker/errortracker/exporter/clickhouse"
+	"github.com/errortracker/errortracker/internal/chdb"
+	"github.com/errortracker/errortracker/internal/chtap"
 	"github.com/errortracker/errortracker/internal/testenv"
 )
 
@@ -44,8 +46,12 @@ func TestTwoShardCluster(t *testing.T) {
 	cfg := func(i int) clickhouse.Config {
 		return clickhouse.Config{Addrs: []string{servers[i].Addr()}, Database: "errortracker", Cluster: "shards"}
 	}
-	first := newExporter(t, cfg(0))
-	second := newExporter(t, cfg(1)) // migrations again, from the other server
+	// What the store sends in cluster mode is recorded, to be parsed by a
+	// current release at the end.
+	rec := &chtap.Recorder{}
+	recording := chtap.With(context.Background(), rec.Wrap)
+	first := newExporterCtx(t, recording, cfg(0))
+	second := newExporterCtx(t, recording, cfg(1)) // migrations again, from the other server
 
 	const groups, each = 40, 3
 	var recs []exporter.Record
@@ -113,6 +119,31 @@ func TestTwoShardCluster(t *testing.T) {
 	if _, err := first.ApplyRetention(ctx, time.Now()); err != nil {
 		t.Errorf("retention ON CLUSTER: %v", err)
 	}
+	if err := second.Delete(ctx, "fp-02"); err != nil {
+		t.Errorf("delete ON CLUSTER: %v", err)
+	}
+	parseOnCurrentClickHouse(t, rec.Statements())
+}
+
+// parseOnCurrentClickHouse checks that chDB's parser (ClickHouse 26.x)
+// takes every statement: ON CLUSTER and Distributed tables cannot run in
+// an in-process engine, but a syntax that current releases dropped shows.
+func parseOnCurrentClickHouse(t *testing.T, stmts []chtap.Statement) {
+	t.Helper()
+	engine, err := chdb.OpenTemp(testenv.ChDBLibrary(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range stmts {
+		text, err := s.Text()
+		if err == nil {
+			err = engine.Parse(text)
+		}
+		if err != nil {
+			t.Errorf("%v\n  %.400s", err, s.SQL)
+		}
+	}
+	t.Logf("chDB %s parsed the %d statements the store sent in cluster mode", engine.Version(), len(stmts))
 }
 
 func waitZooKeeperSession(t *testing.T, addr string) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -18,14 +20,25 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	// The replay test starts chDB's engine, whose threads must stop before
+	// The replay and cluster tests start chDB's engine, which must stop before
 	// the race detector's exit handler runs.
-	goleak.VerifyTestMain(m, goleak.Cleanup(func(int) { _ = chdb.Shutdown() }))
+	goleak.VerifyTestMain(m, goleak.Cleanup(func(int) {
+		if err := chdb.Shutdown(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
+	}))
 }
 
 // newExporter connects to the shared test server with a database of the
 // test's own, dropped when the test ends.
 func newExporter(t *testing.T, cfg clickhouse.Config) *clickhouse.Exporter {
+	t.Helper()
+	return newExporterCtx(t, context.Background(), cfg)
+}
+
+// newExporterCtx is newExporter with the context for New, which may carry
+// a recorder (internal/chtap).
+func newExporterCtx(t *testing.T, ctx context.Context, cfg clickhouse.Config) *clickhouse.Exporter {
 	t.Helper()
 	if len(cfg.Addrs) == 0 {
 		cfg.Addrs = []string{testenv.ClickHouseAddr(t)}
@@ -33,7 +46,7 @@ func newExporter(t *testing.T, cfg clickhouse.Config) *clickhouse.Exporter {
 	if cfg.Database == "" {
 		cfg.Database = testDatabase(t)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	e, err := clickhouse.New(ctx, cfg)
 	if err != nil {

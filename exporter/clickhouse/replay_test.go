@@ -57,11 +57,15 @@ func TestReplayOnCurrentClickHouse(t *testing.T) {
 		}
 	}
 
-	engine, err := chdb.Open(lib, t.TempDir(), "--mutations_sync=2")
+	engine, err := chdb.OpenTemp(lib)
 	if err != nil {
 		t.Fatal(err)
 	}
 	chdbQuery := func(text string) (string, error) { return engine.Query(text, "TabSeparated") }
+	// The store waits for its mutations; the replay lets chDB wait.
+	if _, err := chdbQuery("SET mutations_sync = 2"); err != nil {
+		t.Fatal(err)
+	}
 	// The cluster's setting is not in a single server's session.
 	for name, value := range syncInsert {
 		if _, err := chdbQuery(fmt.Sprintf("SET %s = %v", name, value)); err != nil {
@@ -81,6 +85,36 @@ func TestReplayOnCurrentClickHouse(t *testing.T) {
 	if ran == 0 {
 		t.Error("nothing replayed")
 	}
+}
+
+// TestClusterDDLParsesOnCurrentClickHouse checks the cluster and
+// replicated DDL of current servers with chDB's parser: it cannot run
+// without a cluster and ZooKeeper, which the cluster test has on 18.16
+// only.
+func TestClusterDDLParsesOnCurrentClickHouse(t *testing.T) {
+	engine, err := chdb.OpenTemp(testenv.ChDBLibrary(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, o := range []schemaOptions{
+		{DB: "errortracker", Cluster: "shards", Modern: true},
+		{DB: "errortracker", Cluster: "shards", Replicated: true, Modern: true},
+	} {
+		ms, err := migrations(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ms {
+			for _, s := range m.statements {
+				n++
+				if err := engine.Parse(s); err != nil {
+					t.Errorf("%s: %v\n  %.400s", m.name, err, s)
+				}
+			}
+		}
+	}
+	t.Logf("chDB %s parsed the %d statements of the cluster and replicated DDL", engine.Version(), n)
 }
 
 // replayTarget is a database a recorded session is replayed on.

@@ -27,6 +27,14 @@ func TestEngine(t *testing.T) {
 	if _, err := e.Query("SELECT nope()", "TabSeparated"); err == nil || !strings.Contains(err.Error(), "UNKNOWN_FUNCTION") {
 		t.Errorf("unknown function: %v", err)
 	}
+	if err := e.Parse("ALTER TABLE d.t_local ON CLUSTER c DELETE WHERE fp = 'x'"); err != nil {
+		t.Errorf("parse ON CLUSTER: %v", err)
+	}
+	for _, bad := range []string{"SELEC 1", "SELECT 1; SELECT 2", "SELECT (1"} {
+		if err := e.Parse(bad); err == nil {
+			t.Errorf("Parse(%q) = nil, want an error", bad)
+		}
+	}
 	if again, err := chdb.Open(lib, dir); err != nil || again != e {
 		t.Errorf("second Open = %p, %v; want the same engine", again, err)
 	}

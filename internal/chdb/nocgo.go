@@ -22,3 +22,9 @@ func (e *Engine) Query(query, format string) (string, error) {
 
 // Shutdown has nothing to stop without cgo.
 func Shutdown() error { return nil }
+
+// Parse fails without cgo.
+func (e *Engine) Parse(query string) error { return errors.New("chdb: built without cgo") }
+
+// OpenTemp fails: loading the library needs cgo.
+func OpenTemp(lib string) (*Engine, error) { return Open(lib, "") }
