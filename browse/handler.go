@@ -112,13 +112,33 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusUnauthorized, errors.New("you are not allowed to browse the errors"))
 		return
 	}
+	// A store that is still connecting (the app started before its
+	// ClickHouse) answers every page with why, not with a timeout.
+	if rs, ok := h.store.(readiness); ok {
+		if err := rs.Ready(); err != nil {
+			h.failStore(w, r, err)
+			return
+		}
+	}
 	h.routes.ServeHTTP(w, r)
+}
+
+// readiness is what a store that connects in the background implements,
+// as clickhouse.Exporter does: nil once it can answer, else an error
+// wrapping exporter.ErrNotReady.
+type readiness interface {
+	Ready() error
 }
 
 // fail answers with an error page, or JSON under /api/.
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, code int, err error) {
 	msg := err.Error()
-	if code >= 500 {
+	if code == http.StatusServiceUnavailable {
+		// The reason is the store's own (which server, what went wrong)
+		// and the reader is authorized: say it rather than hide it; the
+		// store logs it already.
+		w.Header().Set("Retry-After", "5")
+	} else if code >= 500 {
 		h.cfg.Logger.Error("error tracker: browse", "path", r.URL.Path, "error", err)
 		msg = "the error store did not answer; see the server's log"
 	}
@@ -140,6 +160,8 @@ func (h *handler) failStore(w http.ResponseWriter, r *http.Request, err error) {
 		h.fail(w, r, http.StatusNotFound, errors.New("no such error group"))
 	case badRequest(err):
 		h.fail(w, r, http.StatusBadRequest, err)
+	case errors.Is(err, exporter.ErrNotReady):
+		h.fail(w, r, http.StatusServiceUnavailable, err)
 	default:
 		h.fail(w, r, http.StatusInternalServerError, err)
 	}

@@ -27,6 +27,13 @@ type Exporter interface {
 // [Permanent], and the processor drops the batch instead of retrying.
 var ErrPermanent = errors.New("permanent export error")
 
+// ErrNotReady marks an error of an exporter or store that is still
+// connecting to its server (in the background, with backoff): wrap it with
+// %w and say why. The processor keeps such a batch, and the records queued
+// behind it, and retries without spending its retry budget; the browse
+// pages answer 503 Service Unavailable with the reason.
+var ErrNotReady = errors.New("the error store is not ready yet")
+
 // Permanent wraps err so that [errors.Is](err, ErrPermanent) holds.
 func Permanent(err error) error {
 	if err == nil {

@@ -172,7 +172,8 @@ func (s *sink) exportAll(ctx context.Context, fullOnly bool) {
 
 // deliver exports one batch, retrying with exponential backoff and jitter
 // until it succeeds, the error is permanent, the retry budget is spent or
-// ctx ends.
+// ctx ends. Time spent waiting for an exporter that is not ready
+// (exporter.ErrNotReady) does not count against the budget.
 func (s *sink) deliver(ctx context.Context, batch []exporter.Record) {
 	r := s.settings.retry
 	wait := r.Initial
@@ -184,6 +185,12 @@ func (s *sink) deliver(ctx context.Context, batch []exporter.Record) {
 			return
 		}
 		s.metrics.failures.Add(context.Background(), 1, s.attrs)
+		if errors.Is(err, exporter.ErrNotReady) && !errors.Is(err, exporter.ErrPermanent) {
+			// A store still connecting in the background: the batch, and
+			// the queue behind it, wait for it as long as it takes, up to
+			// Shutdown; only what overflows the queue is dropped.
+			giveUp = time.Now().Add(r.MaxElapsed)
+		}
 		if errors.Is(err, exporter.ErrPermanent) || ctx.Err() != nil || time.Now().Add(wait).After(giveUp) {
 			s.metrics.drop(len(batch), DropExportFailed)
 			s.log.Error("error tracker: export failed, records dropped", "records", len(batch), "error", err)

@@ -14,7 +14,8 @@
 //	OTEL_EXPORTER_OTLP_ENDPOINT      also send the masked spans over OTLP/HTTP
 //	OTEL_SERVICE_NAME                service name (webapp)
 //
-// A configuration mistake stops it with one line on standard error.
+// A configuration mistake stops it with one line on standard error; a
+// ClickHouse that is down does not (the store connects in the background).
 package main
 
 import (
@@ -67,6 +68,9 @@ func run(ctx context.Context) error {
 
 	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	// With ClickHouse down the app starts all the same: the store connects
+	// in the background, errors wait in the processor's queue, the pages
+	// answer 503 until then. Only a mistake in the configuration stops it.
 	store, err := clickhouse.New(startCtx, clickhouse.Config{
 		Addrs:    []string{env("CLICKHOUSE_ADDR", "127.0.0.1:9000")},
 		Database: env("CLICKHOUSE_DATABASE", "errortracker"),
@@ -113,9 +117,11 @@ func run(ctx context.Context) error {
 	routes(mux)
 	mux.Handle(cfg.URLPrefix+"/", pages)
 	mux.Handle(cfg.URLPrefix, pages)
+	// otelhttp names each server span by its route ("GET /value-error"),
+	// which the middleware hands on from the mux: a span name per path
+	// would split the group of a bare error by every id in the URL.
 	app := otelhttp.NewHandler(scope.NewMiddleware(scope.WithTracerProvider(tp))(mux), "webapp",
-		otelhttp.WithTracerProvider(tp),
-		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + r.URL.Path }))
+		otelhttp.WithTracerProvider(tp))
 
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -132,7 +138,11 @@ func run(ctx context.Context) error {
 	}
 	shutCtx, cancelShut := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancelShut()
-	return errors.Join(srv.Shutdown(shutCtx), tp.Shutdown(shutCtx))
+	// In this order: the server first, so that every request's span has
+	// ended; then the provider, which shuts the processor down: it exports
+	// what is queued (to ClickHouse, mail, OTLP) and then shuts the store.
+	srvErr := srv.Shutdown(shutCtx)
+	return errors.Join(srvErr, tp.Shutdown(shutCtx))
 }
 
 // mailOption attaches the mail exporter when APP_ERROR_SEND_NOTIFICATION is

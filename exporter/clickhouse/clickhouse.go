@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"strconv"
 	"strings"
@@ -61,9 +62,14 @@ type Config struct {
 	// RetentionInterval is how often old partitions are dropped (default
 	// one hour).
 	RetentionInterval time.Duration
-	// Logger reports retention and carry-over failures (default
-	// slog.Default()).
+	// Logger reports retention and carry-over failures, and the
+	// background connection (default slog.Default()).
 	Logger *slog.Logger
+	// WaitForServer makes New fail when the server cannot be reached
+	// within its context, as New did before it could connect in the
+	// background. The default (false) never keeps an app from starting:
+	// see New.
+	WaitForServer bool
 }
 
 func (c Config) withDefaults() Config {
@@ -110,12 +116,17 @@ func (c Config) validate() error {
 // Exporter writes records to ClickHouse and implements exporter.Store.
 // Its methods are safe for concurrent use.
 type Exporter struct {
-	conn   driver.Conn
+	conn   driver.Conn // gated: fails with exporter.ErrNotReady until ready
+	raw    driver.Conn
 	cfg    Config
-	schema schemaOptions
+	schema schemaOptions // written by New only: read without a lock
 	insert string
 
 	carried carried // fingerprints carried over from their previous version
+
+	ready   chan struct{} // closed once connected and migrated
+	mu      sync.Mutex
+	lastErr error // why it is not ready yet
 
 	stop     chan struct{}
 	done     chan struct{}
@@ -127,8 +138,26 @@ var (
 	_ exporter.Store    = (*Exporter)(nil)
 )
 
-// New connects, creates or upgrades the schema, and starts the periodic
-// retention. It fails when the server cannot be reached within ctx.
+// Backoff of the background connection.
+const (
+	connectRetryInitial = 500 * time.Millisecond
+	connectRetryMax     = 30 * time.Second
+	connectLogInterval  = time.Minute
+)
+
+// New checks the configuration, connects, creates or upgrades the schema,
+// and starts the periodic retention. A configuration mistake is an error
+// at once, and so is anything the server itself refuses (a wrong password,
+// a missing grant).
+//
+// A server that cannot be reached within ctx does not keep the app from
+// starting: New returns the exporter, which connects and migrates in the
+// background, retrying with backoff (0.5 s doubling to 30 s) and logging
+// the reason. Until then Export and every Store method fail fast with an
+// error wrapping exporter.ErrNotReady and the reason: the processor keeps
+// the records in its queue, the browse pages answer 503. [Exporter.Ready]
+// tells whether it is ready, [Exporter.WaitReady] waits for it. Set
+// Config.WaitForServer to make New fail instead.
 func New(ctx context.Context, cfg Config) (*Exporter, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
@@ -147,37 +176,133 @@ func New(ctx context.Context, cfg Config) (*Exporter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse: %w", err)
 	}
-	// The module's tests record what the store sends, to replay it on
-	// other ClickHouse releases; for everyone else this is conn.
-	conn = chtap.Wrap(ctx, conn)
-	e := &Exporter{conn: conn, cfg: cfg, stop: make(chan struct{}), done: make(chan struct{})}
-	if err := e.init(ctx); err != nil {
-		conn.Close()
-		return nil, err
+	e := &Exporter{
+		raw: chtap.Wrap(ctx, conn), cfg: cfg,
+		// Modern is the server's to tell; init passes it to the
+		// migrations only, so that nothing here changes once shared.
+		schema: schemaOptions{DB: cfg.Database, Cluster: cfg.Cluster, Replicated: cfg.Replicated},
+		ready:  make(chan struct{}),
+		stop:   make(chan struct{}),
+		done:   make(chan struct{}),
 	}
-	go e.retentionLoop()
+	e.conn = gatedConn{Conn: e.raw, e: e}
+	e.insert = "INSERT INTO " + e.schema.DB + ".occurrences (" + strings.Join(occurrenceColumns, ", ") + ")"
+	if err := e.init(ctx); err != nil {
+		if cfg.WaitForServer || !unreachable(err) {
+			conn.Close()
+			return nil, err
+		}
+		e.setNotReady(err)
+		cfg.Logger.Warn("error tracker: clickhouse is not reachable; connecting in the background, records wait in the queue", "error", err)
+		go e.run(false)
+		return e, nil
+	}
+	close(e.ready)
+	go e.run(true)
 	return e, nil
 }
 
+// unreachable tells a server that did not answer (refused, timed out, name
+// not resolved) from one that answered with an error, which retrying
+// would not fix.
+func unreachable(err error) bool {
+	var ex *ch.Exception
+	return !errors.As(err, &ex)
+}
+
 func (e *Exporter) init(ctx context.Context) error {
-	if err := e.conn.Ping(ctx); err != nil {
+	if err := e.raw.Ping(ctx); err != nil {
 		return fmt.Errorf("clickhouse: cannot reach %s: %w", strings.Join(e.cfg.Addrs, ", "), err)
 	}
 	var version string
-	if err := e.conn.QueryRow(ctx, "SELECT version()").Scan(&version); err != nil {
+	if err := e.raw.QueryRow(ctx, "SELECT version()").Scan(&version); err != nil {
 		return fmt.Errorf("clickhouse: version: %w", err)
 	}
-	e.schema = schemaOptions{
-		DB:         e.cfg.Database,
-		Cluster:    e.cfg.Cluster,
-		Replicated: e.cfg.Replicated,
-		Modern:     majorVersion(version) >= 20,
+	opts := e.schema
+	opts.Modern = majorVersion(version) >= 20
+	return migrate(ctx, e.raw, opts)
+}
+
+// Ready returns nil once the exporter has connected and migrated the
+// schema, and before that an error wrapping exporter.ErrNotReady that says
+// why not. It does not block.
+func (e *Exporter) Ready() error {
+	select {
+	case <-e.ready:
+		return nil
+	default:
 	}
-	if err := migrate(ctx, e.conn, e.schema); err != nil {
-		return err
+	e.mu.Lock()
+	last := e.lastErr
+	e.mu.Unlock()
+	if last == nil {
+		return fmt.Errorf("clickhouse: %w: connecting to %s", exporter.ErrNotReady, strings.Join(e.cfg.Addrs, ", "))
 	}
-	e.insert = "INSERT INTO " + e.schema.DB + ".occurrences (" + strings.Join(occurrenceColumns, ", ") + ")"
-	return nil
+	return fmt.Errorf("clickhouse: %w (retrying in the background): %w", exporter.ErrNotReady, last)
+}
+
+// WaitReady waits until the exporter is ready, ctx ends or the exporter
+// is shut down, and returns Ready's answer.
+func (e *Exporter) WaitReady(ctx context.Context) error {
+	select {
+	case <-e.ready:
+	case <-ctx.Done():
+	case <-e.stop:
+	}
+	return e.Ready()
+}
+
+func (e *Exporter) setNotReady(err error) {
+	e.mu.Lock()
+	e.lastErr = err
+	e.mu.Unlock()
+}
+
+// run connects in the background unless connected, then applies the
+// retention until Shutdown.
+func (e *Exporter) run(connected bool) {
+	defer close(e.done)
+	if !connected && !e.connect() {
+		return
+	}
+	e.retentionLoop()
+}
+
+// connect retries init with backoff until it succeeds or Shutdown; it
+// reports whether it succeeded.
+func (e *Exporter) connect() bool {
+	wait := connectRetryInitial
+	lastLog := time.Now()
+	for {
+		t := time.NewTimer(wait/2 + rand.N(wait/2+1))
+		select {
+		case <-e.stop:
+			t.Stop()
+			return false
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), e.cfg.DialTimeout+e.cfg.QueryTimeout)
+		go func() { // Shutdown ends an attempt in flight
+			select {
+			case <-e.stop:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		err := e.init(ctx)
+		cancel()
+		if err == nil {
+			close(e.ready)
+			e.cfg.Logger.Info("error tracker: connected to clickhouse", "addrs", strings.Join(e.cfg.Addrs, ","))
+			return true
+		}
+		e.setNotReady(err)
+		if now := time.Now(); now.Sub(lastLog) >= connectLogInterval {
+			lastLog = now
+			e.cfg.Logger.Warn("error tracker: clickhouse still not ready; records wait in the queue", "error", err)
+		}
+		wait = min(2*wait, connectRetryMax)
+	}
 }
 
 // Database returns the database that holds the tables.
@@ -204,6 +329,9 @@ var occurrenceColumns = []string{
 func (e *Exporter) Export(ctx context.Context, records []exporter.Record) error {
 	if len(records) == 0 {
 		return nil
+	}
+	if err := e.Ready(); err != nil {
+		return err
 	}
 	batch, err := e.conn.PrepareBatch(ctx, e.insert)
 	if err != nil {
@@ -279,7 +407,8 @@ func boolByte(b bool) uint8 {
 	return 0
 }
 
-// Shutdown stops the retention loop and closes the connections.
+// Shutdown stops the background connection and the retention loop, and
+// closes the connections.
 func (e *Exporter) Shutdown(ctx context.Context) error {
 	var err error
 	e.shutdown.Do(func() {
@@ -289,7 +418,7 @@ func (e *Exporter) Shutdown(ctx context.Context) error {
 		case <-ctx.Done():
 			err = ctx.Err()
 		}
-		if cerr := e.conn.Close(); cerr != nil && err == nil {
+		if cerr := e.raw.Close(); cerr != nil && err == nil {
 			err = fmt.Errorf("clickhouse: close: %w", cerr)
 		}
 	})
@@ -297,7 +426,6 @@ func (e *Exporter) Shutdown(ctx context.Context) error {
 }
 
 func (e *Exporter) retentionLoop() {
-	defer close(e.done)
 	if e.cfg.RetentionDays < 0 {
 		<-e.stop
 		return

@@ -367,7 +367,7 @@ func TestConfigErrors(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	port := testenv.FreePort(t)
-	_, err = clickhouse.New(ctx, clickhouse.Config{Addrs: []string{fmt.Sprintf("127.0.0.1:%d", port)}, DialTimeout: time.Second})
+	_, err = clickhouse.New(ctx, clickhouse.Config{Addrs: []string{fmt.Sprintf("127.0.0.1:%d", port)}, DialTimeout: time.Second, WaitForServer: true})
 	if err == nil || !strings.Contains(err.Error(), "cannot reach") {
 		t.Errorf("unreachable server: %v", err)
 	}
