@@ -28,7 +28,11 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-const stack = "github.com/errortracker/errortracker/browse_test.handler(...)\n\t/app/handler.go:42\n" +
+// stack is a panic's stack as package scope records it: the middleware's
+// recover and the runtime's panic on top of the app's frame.
+const stack = "github.com/errortracker/errortracker/scope.(*middleware).ServeHTTP.func1(...)\n\t/src/scope/middleware.go:80\n" +
+	"runtime.gopanic(...)\n\t/usr/local/go/src/runtime/panic.go:785\n" +
+	"github.com/errortracker/errortracker/browse_test.handler(...)\n\t/app/handler.go:42\n" +
 	"net/http.HandlerFunc.ServeHTTP(...)\n\t/usr/local/go/src/net/http/server.go:2294\n"
 
 // newStore connects to the shared test ClickHouse with a database of the

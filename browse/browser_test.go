@@ -169,6 +169,11 @@ func TestInBrowser(t *testing.T) {
 	if count("#stack li.app") != 1 || count("#stack li.lib") != 1 {
 		t.Errorf("stack: %d app frames, %d library frames", count("#stack li.app"), count("#stack li.lib"))
 	}
+	// The middleware's recover and the runtime's panic are folded, closed.
+	if count("#stack li.folded") != 1 || count("#stack li.folded details[open]") != 0 || !strings.Contains(text("#stack li.folded summary"), "2 frames") {
+		t.Errorf("stack: %d folded runs (%q), want the tracker's and the runtime's 2 frames folded and closed",
+			count("#stack li.folded"), text("#stack li.folded summary"))
+	}
 	screenshot("detail.png")
 
 	// Resolve and delete from the buttons.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/errortracker/errortracker/exporter"
+	"github.com/errortracker/errortracker/grouping"
 )
 
 const timeLayout = "2006-01-02 15:04:05 UTC"
@@ -153,10 +154,31 @@ func sparkline(counts []exporter.HourCount, now time.Time, days int) (string, ui
 	return strings.TrimSpace(b.String()), peak
 }
 
-// frame is a stack frame on the detail page.
+// frame is a stack frame on the detail page, or, with Folded set, a run
+// of frames of the capture's machinery (the tracker, the OpenTelemetry
+// SDK, the runtime's panic), shown folded.
 type frame struct {
-	exporter.Frame
-	App bool
+	grouping.Frame
+	App    bool
+	Folded []grouping.Frame
+}
+
+// stackFrames returns the frames of a stack with each run of machinery
+// frames folded into one entry.
+func stackFrames(stack string, app grouping.AppPackages) []frame {
+	var out []frame
+	for f := range grouping.AllFrames(stack) {
+		if grouping.IsMachinery(f.Function) {
+			if n := len(out); n > 0 && out[n-1].Folded != nil {
+				out[n-1].Folded = append(out[n-1].Folded, f)
+			} else {
+				out = append(out, frame{Folded: []grouping.Frame{f}})
+			}
+			continue
+		}
+		out = append(out, frame{Frame: f, App: app.Contains(f.Function)})
+	}
+	return out
 }
 
 type detailPage struct {
@@ -201,9 +223,7 @@ func (h *handler) detail(w http.ResponseWriter, r *http.Request) {
 		TraceLink:  h.traceLink(latest.TraceID.String(), latest.SpanID.String(), latest.TraceID.IsValid()),
 		Tokens:     map[string]string{},
 	}
-	for _, f := range exporter.Frames(latest.Stacktrace) {
-		data.Frames = append(data.Frames, frame{Frame: f, App: h.app.Contains(f.Function)})
-	}
+	data.Frames = stackFrames(latest.Stacktrace, h.app)
 	if g.Status == exporter.StatusResolved {
 		data.Actions = []string{"reopen", "delete"}
 	} else {

@@ -147,3 +147,59 @@ func isInfrastructure(fn string) bool {
 // isPanic reports the runtime's frame of a panic: "panic" in a panic's
 // trace and runtime.Stack's, runtime.gopanic in runtime.Callers'.
 func isPanic(fn string) bool { return fn == "panic" || fn == "runtime.gopanic" }
+
+// IsMachinery reports whether a frame is the machinery of recording an
+// error rather than part of the app's story: the tracker's capture code,
+// the OpenTelemetry SDK recording it, and the runtime's panic and
+// stack-walking frames. The pages and the mail fold these away.
+func IsMachinery(fn string) bool {
+	if IsTrackerFrame(fn) || isPanic(fn) || strings.HasPrefix(fn, "go.opentelemetry.io/otel/sdk/") {
+		return true
+	}
+	switch fn {
+	case "runtime.sigpanic", "runtime.Callers", "runtime/debug.Stack", "runtime.goexit":
+		return true
+	}
+	return strings.HasPrefix(fn, "runtime.panic") || strings.HasPrefix(fn, "runtime.goPanic")
+}
+
+// FoldMachinery returns the text of a stack without the frames
+// IsMachinery reports (their function and location lines), and how many
+// it left out. The rest of the text is kept as it was.
+func FoldMachinery(stack string) (string, int) {
+	var b strings.Builder
+	folded, skipping := 0, false
+	for rest := stack; rest != ""; {
+		line := rest
+		if i := strings.IndexByte(rest, '\n'); i >= 0 {
+			line, rest = rest[:i+1], rest[i+1:]
+		} else {
+			rest = ""
+		}
+		text := strings.TrimRight(line, "\r\n")
+		switch {
+		case text != "" && (text[0] == '\t' || text[0] == ' '):
+			// a location line: it belongs to the frame above it
+		case text == "" || strings.HasPrefix(text, "goroutine ") || strings.HasPrefix(text, "created by "):
+			skipping = false
+		default:
+			fn := text
+			if strings.HasSuffix(fn, ")") {
+				if i := strings.LastIndexByte(fn, '('); i > 0 {
+					fn = fn[:i]
+				}
+			}
+			skipping = IsMachinery(fn)
+			if skipping {
+				folded++
+			}
+		}
+		if !skipping {
+			b.WriteString(line)
+		}
+	}
+	if folded == 0 {
+		return stack, 0
+	}
+	return b.String(), folded
+}

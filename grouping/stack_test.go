@@ -65,3 +65,21 @@ func TestAllFramesStopsWhenAsked(t *testing.T) {
 		t.Errorf("frames = %v", seen)
 	}
 }
+
+func TestFoldMachinery(t *testing.T) {
+	stack := "goroutine 7 [running]:\n" +
+		"github.com/errortracker/errortracker/scope.(*middleware).ServeHTTP.func1(...)\n\t/src/scope/middleware.go:80\n" +
+		"panic({0x1, 0x2})\n\t/go/src/runtime/panic.go:785 +0x132\n" +
+		"runtime.panicIndex(...)\n\t/go/src/runtime/panic.go:115\n" +
+		"example.com/shop.cartTotal(...)\n\t/src/shop/cart.go:12\n" +
+		"go.opentelemetry.io/otel/sdk/trace.(*recordingSpan).End(...)\n\t/x/span.go:1\n" +
+		"example.com/shop.handler(...)\n\t/src/shop/h.go:3\n"
+	got, n := grouping.FoldMachinery(stack)
+	want := "goroutine 7 [running]:\nexample.com/shop.cartTotal(...)\n\t/src/shop/cart.go:12\nexample.com/shop.handler(...)\n\t/src/shop/h.go:3\n"
+	if got != want || n != 4 {
+		t.Errorf("folded %d frames:\n%s\nwant 4:\n%s", n, got, want)
+	}
+	if got, n := grouping.FoldMachinery("main.main()\n\t/m.go:1\n"); n != 0 || got != "main.main()\n\t/m.go:1\n" {
+		t.Errorf("a stack without machinery changed: %q %d", got, n)
+	}
+}

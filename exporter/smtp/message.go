@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/errortracker/errortracker/exporter"
+	"github.com/errortracker/errortracker/grouping"
 )
 
 //go:embed templates/mail.txt templates/mail.html
@@ -84,7 +85,7 @@ type message struct {
 
 // newMailGroup fills in what the templates show of a group.
 func (c Config) newMailGroup(k kind, r exporter.Record, count, threshold uint64, firstSeen time.Time) mailGroup {
-	g := mailGroup{Kind: k, Record: r, Count: count, Threshold: threshold, Stack: cutStack(r.Stacktrace)}
+	g := mailGroup{Kind: k, Record: r, Count: count, Threshold: threshold, Stack: mailStack(r.Stacktrace)}
 	if firstSeen.IsZero() {
 		firstSeen = r.Time
 	}
@@ -134,6 +135,18 @@ func oneLine(s string) string {
 	if utf8.RuneCountInString(s) > maxSubjectRunes {
 		runes := []rune(s)
 		s = string(runes[:maxSubjectRunes-1]) + "…"
+	}
+	return s
+}
+
+// mailStack is the stack trace a mail shows: without the frames of the
+// capture's machinery (the tracker, the OpenTelemetry SDK, the runtime's
+// panic), which the exception's page still shows, cut to its top.
+func mailStack(s string) string {
+	s, folded := grouping.FoldMachinery(s)
+	s = cutStack(s)
+	if folded > 0 {
+		s += fmt.Sprintf("(%d frames of the error tracker, OpenTelemetry or the runtime's panic left out)\n", folded)
 	}
 	return s
 }

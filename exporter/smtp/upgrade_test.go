@@ -158,3 +158,25 @@ func contains(s []string, v string) bool {
 	}
 	return false
 }
+
+// A mail shows the app's frames: the frames of the capture's machinery (the
+// middleware's recover, the runtime's panic) are left out and counted.
+func TestMailFoldsTheTrackersFrames(t *testing.T) {
+	in := testenv.StartInbox(t)
+	m := newMailer(t, mailConfig(in))
+	r := rec("folded", time.Now())
+	r.Stacktrace = "github.com/errortracker/errortracker/scope.(*middleware).ServeHTTP.func1(...)\n\t/src/scope/middleware.go:80\n" +
+		"runtime.gopanic(...)\n\t/go/src/runtime/panic.go:785\n" +
+		"runtime.panicIndex(...)\n\t/go/src/runtime/panic.go:115\n" +
+		"example.com/shop.cartTotal(...)\n\t/src/shop/cart.go:12\n"
+	if err := m.Export(context.Background(), []exporter.Record{r}); err != nil {
+		t.Fatal(err)
+	}
+	mail := testenv.ParseMail(t, in.WaitFor(t, 1)[0])
+	for _, part := range []string{mail.Text, mail.HTML} {
+		if strings.Contains(part, "middleware") || strings.Contains(part, "gopanic") || !strings.Contains(part, "example.com/shop.cartTotal") ||
+			!strings.Contains(part, "3 frames of the error tracker") {
+			t.Errorf("mail part shows the machinery or lacks the app's frame:\n%s", part)
+		}
+	}
+}
