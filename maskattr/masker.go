@@ -81,6 +81,8 @@ type Masker struct {
 	text     bool
 	disabled bool // no rule can ever match
 	cache    *keyCache
+	// cleanValues remembers long values no rule changes.
+	cleanValues *cleanCache
 }
 
 // New builds a Masker. It reports an error for a substring that is empty or
@@ -101,6 +103,8 @@ func New(r Rules) (*Masker, error) {
 		text:  !r.DisableTextRule,
 		allow: make(map[string]struct{}, len(allow)),
 		cache: &keyCache{},
+
+		cleanValues: &cleanCache{},
 	}
 	if m.mask == "" {
 		m.mask = DefaultMask
@@ -299,9 +303,20 @@ func (m *Masker) clean(kv *attribute.KeyValue) bool {
 	}
 	switch kv.Value.Type() {
 	case attribute.STRING:
+		s := kv.Value.AsString()
+		long := len(s) >= minCachedValue
+		if long && m.cleanValues.has(s) {
+			return true
+		}
 		// A nil slice: appending allocates only when something is found,
 		// and then the caller allocates anyway.
-		return len(m.find(kv.Value.AsString(), nil)) == 0
+		if len(m.find(s, nil)) != 0 {
+			return false
+		}
+		if long {
+			m.cleanValues.add(s)
+		}
+		return true
 	case attribute.STRINGSLICE, attribute.SLICE, attribute.MAP:
 		return false
 	}

@@ -364,3 +364,17 @@ func TestKeyCacheIsNeverWrong(t *testing.T) {
 		}
 	}
 }
+
+// Long values are remembered once found clean; a long value with a secret
+// is masked every time it comes, and a clean one is left as it is.
+func TestLongValuesRepeat(t *testing.T) {
+	m := mustNew(t, maskattr.Rules{})
+	clean := strings.Repeat("github.com/acme/shop.handler(...)\n\t/src/shop/h.go:12\n", 10)
+	dirty := clean + "password=hunter2\n"
+	for i := range 3 {
+		out, n := m.Attributes([]attribute.KeyValue{attribute.String("exception.stacktrace", clean), attribute.String("exception.message", dirty)})
+		if n != 1 || out[0].Value.AsString() != clean || strings.Contains(out[1].Value.AsString(), "hunter2") {
+			t.Fatalf("round %d: %d masked, %q", i, n, out[1].Value.AsString())
+		}
+	}
+}
