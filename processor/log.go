@@ -28,6 +28,14 @@ import (
 // attributes become the record's extras; a record with no message takes its
 // body. It shares p's queues, exporters and Shutdown.
 //
+// A log record emitted in a live span waits for that span to end (bounded;
+// the processor's Shutdown delivers what still waits): it then takes the
+// span's final name and request data, and is left out when the span
+// recorded the same exception — same group, same message — so an error
+// that is both logged and captured counts once (dropped with reason
+// "duplicate"). A record logged outside a span, or after its span ended,
+// is delivered at once.
+//
 // The slog bridge (go.opentelemetry.io/contrib/bridges/otelslog) carries
 // what the slog call gives it: log exception.type, exception.message and,
 // for a stack, exception.stacktrace as attributes; an error passed as a
@@ -75,8 +83,9 @@ func (l *logProcessor) OnEmit(ctx context.Context, r *sdklog.Record) error {
 		n += nRes
 		// The record names no span; the span it was logged in, if any, is
 		// where the exception happened, as for a span event.
+		span := trace.SpanFromContext(ctx)
 		var spanName string
-		if s, ok := trace.SpanFromContext(ctx).(sdktrace.ReadOnlySpan); ok && s.SpanContext().SpanID() == r.SpanID() {
+		if s, ok := span.(sdktrace.ReadOnlySpan); ok && s.SpanContext().SpanID() == r.SpanID() {
 			spanName = s.Name()
 		}
 		sc := newSpanContext(spanName, trace.NewSpanContext(trace.SpanContextConfig{TraceID: r.TraceID(), SpanID: r.SpanID()}), nil, resAttrs)
@@ -91,7 +100,12 @@ func (l *logProcessor) OnEmit(ctx context.Context, r *sdklog.Record) error {
 		if l.p.fingerprint(&rec, typeMessage) {
 			r.AddAttributes(scope.FingerprintKey.String(rec.Fingerprint))
 		}
-		l.p.deliver([]exporter.Record{rec})
+		// In a live span the record waits for the span's end: then it
+		// takes the span's final name and request data, and is left out
+		// when the span recorded the same exception (logged and captured).
+		if !l.p.parking.park(span, r.SpanID(), parkedLog{at: at, attrs: masked, body: bodyText(body), resource: resAttrs, rec: rec}) {
+			l.p.deliver([]exporter.Record{rec})
+		}
 	}
 	if n > 0 {
 		l.p.metrics.masked.Add(ctx, int64(n))
@@ -103,6 +117,14 @@ func (l *logProcessor) OnEmit(ctx context.Context, r *sdklog.Record) error {
 	return errors.Join(errs...)
 }
 
+// bodyText is a string body, the message of a record that has none.
+func bodyText(body attribute.Value) string {
+	if body.Type() == attribute.STRING {
+		return body.AsString()
+	}
+	return ""
+}
+
 func isException(attrs []attribute.KeyValue) bool {
 	for _, kv := range attrs {
 		if kv.Key == semconv.ExceptionTypeKey || kv.Key == semconv.ExceptionMessageKey {
@@ -112,10 +134,15 @@ func isException(attrs []attribute.KeyValue) bool {
 	return false
 }
 
-// Shutdown shuts the wrapped processors down; the tracker's queues belong
-// to the span processor, whose Shutdown drains them.
+// Shutdown exports what the tracker's queues hold (the records of the log
+// records so far among them), within ctx, then shuts the wrapped
+// processors down. The queues and the exporters belong to the span
+// processor, which keeps running: shut the LoggerProvider down before the
+// TracerProvider, whose Shutdown stops the processor and its exporters.
+// Log records that wait for a span still running are delivered when it
+// ends, or at the processor's Shutdown.
 func (l *logProcessor) Shutdown(ctx context.Context) error {
-	var errs []error
+	errs := []error{l.p.ForceFlush(ctx)}
 	for _, next := range l.next {
 		errs = append(errs, next.Shutdown(ctx))
 	}

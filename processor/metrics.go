@@ -20,6 +20,7 @@ const (
 	DropShutdown     = "shutdown"        // captured after Shutdown, or not delivered before its deadline
 	DropExportFailed = "export_failed"   // retries ran out, or the error was permanent
 	DropFiltered     = "filtered"        // a Filter said it is not a bug
+	DropDuplicate    = "duplicate"       // a log record of an exception its span recorded too
 )
 
 type metrics struct {

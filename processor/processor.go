@@ -40,6 +40,7 @@ type Processor struct {
 	log         *slog.Logger
 	resource    atomic.Pointer[maskedResource]
 	stopped     atomic.Bool
+	parking     parking // log records waiting for their span to end
 
 	mu       sync.Mutex
 	settings settings
@@ -171,6 +172,7 @@ func (p *Processor) Propagator() propagation.TextMapPropagator {
 // span, and the allowed members of incoming baggage, then calls the wrapped
 // processors. It does not block.
 func (p *Processor) OnStart(parent context.Context, s sdktrace.ReadWriteSpan) {
+	p.parking.seen(s)
 	if sc := scope.FromContext(parent); sc != nil {
 		if attrs := sc.SpanAttributes(); len(attrs) > 0 {
 			s.SetAttributes(attrs...)
@@ -200,6 +202,7 @@ func (p *Processor) OnEnd(s sdktrace.ReadOnlySpan) {
 	for _, n := range p.next {
 		n.OnEnd(masked)
 	}
+	records = p.unpark(s, masked, records)
 	if len(records) > 0 {
 		p.deliver(records)
 	}
@@ -379,6 +382,10 @@ func (p *Processor) ForceFlush(ctx context.Context) error {
 // call's result.
 func (p *Processor) Shutdown(ctx context.Context) error {
 	p.shutdown.Do(func() {
+		// Log records still waiting for a span go out as they were logged.
+		if parked := p.parking.takeAll(); len(parked) > 0 {
+			p.deliver(parked)
+		}
 		p.stopped.Store(true)
 		p.mu.Lock()
 		sinks := p.sinks

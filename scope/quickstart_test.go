@@ -80,16 +80,12 @@ func get(t *testing.T, url string) {
 // it, and reaches the record: a bare sentinel from two endpoints is two
 // groups, not one "in span GET".
 func TestQuickStartKeepsTheRoute(t *testing.T) {
-	lookup := func(w http.ResponseWriter, r *http.Request) {
-		scope.CaptureException(r.Context(), sql.ErrNoRows)
-		http.Error(w, "not found", http.StatusNotFound)
-	}
 	srv, k, spans, tp := quickStart(t, func(mux *http.ServeMux) {
 		mux.HandleFunc("GET /orders/{id}", func(w http.ResponseWriter, r *http.Request) {
 			panic(fmt.Sprintf("order %s: no such order", r.PathValue("id")))
 		})
-		mux.HandleFunc("GET /users/{id}", lookup)
-		mux.HandleFunc("GET /invoices/{id}", lookup)
+		mux.HandleFunc("GET /users/{id}", getUser)
+		mux.HandleFunc("GET /invoices/{id}", getInvoice)
 	})
 	get(t, srv.URL+"/orders/17")
 	get(t, srv.URL+"/users/1")
@@ -123,6 +119,18 @@ func TestQuickStartKeepsTheRoute(t *testing.T) {
 	if recs[1].Fingerprint == recs[2].Fingerprint {
 		t.Errorf("sql.ErrNoRows from /users/{id} and /invoices/{id} are one group (%s)", recs[1].Grouping)
 	}
+}
+
+// getUser and getInvoice are two endpoints that report the same bare
+// sentinel, as a service's handlers do.
+func getUser(w http.ResponseWriter, r *http.Request) {
+	scope.CaptureException(r.Context(), sql.ErrNoRows)
+	http.Error(w, "not found", http.StatusNotFound)
+}
+
+func getInvoice(w http.ResponseWriter, r *http.Request) {
+	scope.CaptureException(r.Context(), sql.ErrNoRows)
+	http.Error(w, "not found", http.StatusNotFound)
 }
 
 // chargeOrder is a background job that fails.
