@@ -181,6 +181,7 @@ func BenchmarkListGroups(b *testing.B) {
 		{"default", exporter.GroupQuery{}},
 		{"search", exporter.GroupQuery{Search: "timeout"}},
 		{"by-count", exporter.GroupQuery{Sort: exporter.SortCount}},
+		{"open", exporter.GroupQuery{Status: exporter.StatusOpen}}, // the join with the states
 	} {
 		b.Run(fmt.Sprintf("rows=%d/%s", rows, bc.name), func(b *testing.B) {
 			for b.Loop() {
