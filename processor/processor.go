@@ -225,6 +225,7 @@ func (p *Processor) mask(s sdktrace.ReadOnlySpan) (sdktrace.ReadOnlySpan, []expo
 
 	var records []exporter.Record
 	var sc *spanContext
+	var withFingerprint []attribute.KeyValue // the exception events' new attributes, allocated once per span
 	for i := range events {
 		if events[i].Name != semconv.ExceptionEventName {
 			continue
@@ -238,13 +239,16 @@ func (p *Processor) mask(s sdktrace.ReadOnlySpan) (sdktrace.ReadOnlySpan, []expo
 				resAttrs = res.Attributes()
 			}
 			sc = newSpanContext(s.Name(), s.SpanContext(), attrs, resAttrs)
-			records = make([]exporter.Record, 0, countExceptions(events[i:]))
+			n, nAttrs := countExceptions(events[i:])
+			records = make([]exporter.Record, 0, n)
+			withFingerprint = make([]attribute.KeyValue, 0, nAttrs+n)
 		}
 		rec, typeMessage := sc.newRecord(events[i].Time, events[i].Attributes)
 		if p.fingerprint(&rec, typeMessage) {
 			ev := events[i]
-			ev.Attributes = append(append(make([]attribute.KeyValue, 0, len(ev.Attributes)+1), ev.Attributes...),
-				scope.FingerprintKey.String(rec.Fingerprint))
+			start := len(withFingerprint)
+			withFingerprint = append(append(withFingerprint, ev.Attributes...), scope.FingerprintKey.String(rec.Fingerprint))
+			ev.Attributes = withFingerprint[start:len(withFingerprint):len(withFingerprint)]
 			events[i] = ev
 		}
 		records = append(records, rec)
@@ -259,16 +263,17 @@ func (p *Processor) mask(s sdktrace.ReadOnlySpan) (sdktrace.ReadOnlySpan, []expo
 	return &maskedSpan{ReadOnlySpan: s, attrs: attrs, events: events, links: links, status: status, resource: res}, records
 }
 
-// countExceptions counts the exception events, so that a span that records
-// many allocates its records once.
-func countExceptions(events []sdktrace.Event) int {
-	n := 0
+// countExceptions counts the exception events and their attributes, so
+// that a span that records many allocates its records and their events'
+// attributes once.
+func countExceptions(events []sdktrace.Event) (n, attrs int) {
 	for i := range events {
 		if events[i].Name == semconv.ExceptionEventName {
 			n++
+			attrs += len(events[i].Attributes)
 		}
 	}
-	return n
+	return n, attrs
 }
 
 // fingerprint sets the record's fingerprint unless the caller set one, and
