@@ -177,6 +177,9 @@ func New(ctx context.Context, cfg Config) (*Exporter, error) {
 		return nil, fmt.Errorf("clickhouse: %w", err)
 	}
 	e := &Exporter{
+		// The module's tests record what the store sends, to replay it on
+		// other ClickHouse releases (internal/chtap); for everyone else
+		// this is conn.
 		raw: chtap.Wrap(ctx, conn), cfg: cfg,
 		// Modern is the server's to tell; init passes it to the
 		// migrations only, so that nothing here changes once shared.
