@@ -1,8 +1,9 @@
 // Package clickhouse stores exception records in ClickHouse and answers the
 // queries of the browse pages and the e-mail policy.
 //
-// The schema works on the ClickHouse that Debian ships (18.16) and on
-// current releases:
+// The schema and the queries work on the ClickHouse that Debian ships
+// (18.16) and on current releases; the tests run them on both, the current
+// one as chDB in-process (see TestReplayOnCurrentClickHouse):
 //
 //   - occurrences: one row per exception event, a MergeTree partitioned by
 //     day and ordered by (fingerprint, time_ns). Every row carries the
