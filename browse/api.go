@@ -14,6 +14,7 @@ import (
 // apiGroup is a group in the JSON API.
 type apiGroup struct {
 	Fingerprint   string     `json:"fingerprint"`
+	Title         string     `json:"title"` // the list's name for it: the type, or a generic type's sentinel text
 	Count         uint64     `json:"count"`
 	FirstSeen     time.Time  `json:"first_seen"`
 	LastSeen      time.Time  `json:"last_seen"`
@@ -69,7 +70,8 @@ func (h *handler) toAPIGroup(g exporter.Group) apiGroup {
 		Type: g.Type, Message: g.Message, Service: g.Service, Environment: g.Environment,
 		Host: g.Host, Method: g.Method, Path: g.Path, Route: g.Route, TraceID: g.TraceID,
 		Status: string(g.Status), Regressed: g.Regressed,
-		URL: h.cfg.URLPrefix + "/" + url.PathEscape(g.Fingerprint),
+		URL:   h.cfg.URLPrefix + "/" + url.PathEscape(g.Fingerprint),
+		Title: listTitle(g.Type, g.Message, h.sentinels),
 	}
 	if !g.StatusChanged.IsZero() {
 		t := g.StatusChanged

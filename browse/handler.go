@@ -37,6 +37,8 @@ type handler struct {
 	css    []byte
 	mux    *http.ServeMux
 	routes http.Handler
+	// sentinels are the standard library's sentinel texts, for listTitle.
+	sentinels []string
 }
 
 // New returns the handler for the pages and the API under cfg.URLPrefix.
@@ -47,7 +49,7 @@ func New(store exporter.Store, cfg Config) (http.Handler, error) {
 		return nil, errors.New("browse: no store")
 	}
 	cfg = cfg.withDefaults()
-	h := &handler{store: store, cfg: cfg, app: cfg.AppPackages, pages: map[string]*template.Template{}}
+	h := &handler{store: store, cfg: cfg, app: cfg.AppPackages, pages: map[string]*template.Template{}, sentinels: stdSentinels()}
 	if len(h.app) == 0 {
 		h.app = exporter.DefaultAppPackages()
 	}

@@ -18,6 +18,9 @@ const timeLayout = "2006-01-02 15:04:05 UTC"
 // groupRow is one line of the list page.
 type groupRow struct {
 	exporter.Group
+	// Title names the group in the list: the type, or for a generic
+	// type the sentinel's text (listTitle).
+	Title     string
 	URL       string
 	FirstSeen string
 	LastSeen  string
@@ -92,7 +95,8 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
 	for _, g := range page.Groups {
 		row := groupRow{Group: g, URL: base + url.PathEscape(g.Fingerprint),
-			FirstSeen: g.FirstSeen.Format(timeLayout), LastSeen: g.LastSeen.Format(timeLayout), Where: g.Route}
+			FirstSeen: g.FirstSeen.Format(timeLayout), LastSeen: g.LastSeen.Format(timeLayout), Where: g.Route,
+			Title: listTitle(g.Type, g.Message, h.sentinels)}
 		if row.Where == "" {
 			row.Where = g.Path
 		}
