@@ -53,8 +53,10 @@ const tracerName = "github.com/errortracker/errortracker/scope"
 // is the caller's whole stack, and extras are added to the event. With no
 // recording span in ctx it starts and ends a short span, so the error is
 // recorded outside a request too; that span comes from the provider of the
-// scope in ctx (WithTracerProvider) or else from otel.GetTracerProvider(),
-// so register the provider globally or open a scope with it. It never
+// scope in ctx (WithTracerProvider), else from the provider of the span in
+// ctx — a request's span that has ended still names it, so a job a handler
+// started is recorded — else from otel.GetTracerProvider(). A capture that
+// none of them records is reported with slog, once per scope. It never
 // blocks and does nothing for a nil error.
 func CaptureException(ctx context.Context, err error, extras ...attribute.KeyValue) {
 	if err == nil {

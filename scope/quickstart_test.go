@@ -219,3 +219,21 @@ func TestUnrecordedCaptureIsLoggedOnce(t *testing.T) {
 		t.Errorf("the unmasked message was logged:\n%s", buf.String())
 	}
 }
+
+// Without otelhttp the middleware's own server span is named and routed
+// the same way.
+func TestMiddlewareOwnSpanTakesTheRoute(t *testing.T) {
+	tp, spans, _ := newProvider(t)
+	mux := http.NewServeMux()
+	mux.HandleFunc("DELETE /carts/{id}", func(w http.ResponseWriter, r *http.Request) {})
+	h := scope.NewMiddleware(scope.WithTracerProvider(tp))(mux)
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("DELETE", "/carts/9", nil))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("BREW", "/carts/9", nil))
+	got := spans.GetSpans()
+	if len(got) != 2 || got[0].Name != "DELETE /carts/{id}" || attrOf(got[0].Attributes, "http.route") != "/carts/{id}" {
+		t.Errorf("spans %v", got)
+	}
+	if got[1].Name != "HTTP" { // no route matched, and no method a client may mint
+		t.Errorf("unknown method: span %q", got[1].Name)
+	}
+}

@@ -74,3 +74,22 @@ func TestNewReportsMistakesAtOnce(t *testing.T) {
 		t.Error("a wrong user was accepted")
 	}
 }
+
+// Shutdown stops the background connection at once, leaving no goroutine
+// (TestMain checks).
+func TestShutdownWhileConnecting(t *testing.T) {
+	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	e, err := clickhouse.New(context.Background(), clickhouse.Config{Addrs: []string{addr}, DialTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(700 * time.Millisecond) // a retry or two
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := e.Shutdown(ctx); err != nil {
+		t.Errorf("shutdown: %v", err)
+	}
+	if err := e.WaitReady(context.Background()); !errors.Is(err, exporter.ErrNotReady) {
+		t.Errorf("WaitReady after Shutdown = %v", err)
+	}
+}
