@@ -43,6 +43,27 @@
 // until [Processor.Init] attaches them, like the Python library's lazy
 // init_app.
 //
+// An exporter that is still connecting (exporter.ErrNotReady, as the
+// ClickHouse store answers when the app started before its server) holds
+// its batch and its queue for as long as it takes, without spending the
+// retry budget.
+//
+// # Logs
+//
+// [Processor.LogProcessor] feeds exceptions recorded as log records (slog
+// through the otelslog bridge) into the same pipeline. A log record emitted
+// in a live span waits for the span's end and is left out when the span
+// recorded the same exception: logged and captured counts once.
+//
+// # Shutdown
+//
+// Stop the HTTP server first (its requests' spans end), then the
+// LoggerProvider (its Shutdown exports the tracker's queue), then the
+// TracerProvider: its Shutdown stops this processor, exports what is
+// queued within the deadline, shuts the exporters down (the ClickHouse
+// store closes its connections, so stop serving the browse pages before)
+// and then the processors it wraps.
+//
 // # Self-observability
 //
 // Counters, through the OpenTelemetry metrics API (WithMeterProvider):
