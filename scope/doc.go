@@ -23,6 +23,16 @@
 //		}
 //	}
 //
+// Inside the middleware, a ServeMux's route names the server span ("GET
+// /orders/{id}") and becomes its http.route. A job a handler starts,
+//
+//	go scope.Track(context.WithoutCancel(r.Context()), sendReceipt)
+//
+// is recorded after its request ended too, on a span named after the job's
+// function (the provider of the request's span starts it; no global
+// provider is needed), with the function on top of its stack. A capture
+// that no provider records is reported with slog, once per scope.
+//
 // Extras set on a scope reach the span that was current when the scope was
 // opened, the spans started later in its context (the processor copies them
 // on start), and every exception captured in it. They are attributes named
