@@ -373,8 +373,9 @@ func TestSetExtraReachesCurrentSpan(t *testing.T) {
 func TestLogArgs(t *testing.T) {
 	err := fmt.Errorf("charge order 7: %w", &strconv.NumError{Func: "Atoi", Num: "x", Err: strconv.ErrSyntax})
 	args := scope.LogArgs(err)
-	if len(args) != 6 || args[0] != "exception.type" || args[1] != "*strconv.NumError" || args[3] != err.Error() || args[4] != "exception.stacktrace" {
-		t.Fatalf("args = %q", args)
+	if len(args) != 8 || args[0] != "exception.type" || args[1] != "*strconv.NumError" || args[3] != err.Error() || args[4] != "exception.stacktrace" ||
+		args[6] != string(scope.TypeMessageKey) || args[7] != `strconv.Atoi: parsing "x": invalid syntax` {
+		t.Fatalf("args = %q, want type, message, stack and the meaningful error's own message", args)
 	}
 	if top := strings.SplitN(args[5].(string), "\n", 2)[0]; !strings.HasPrefix(top, "github.com/errortracker/errortracker/scope_test.TestLogArgs(") {
 		t.Errorf("stack starts at %q, want the caller", top)
