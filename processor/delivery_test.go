@@ -155,7 +155,10 @@ func TestPanickingExporterCrashesNothing(t *testing.T) {
 
 func TestQueueFullDropsAreCounted(t *testing.T) {
 	stalled := &recorder{block: make(chan struct{})}
-	tp, reader := newDelivery(t, processor.WithExporter(stalled), processor.WithQueueSize(10), processor.WithBatchSize(5))
+	// No timer: a flush between the first captures, on a busy machine,
+	// would take a smaller first batch and leave room in the queue.
+	tp, reader := newDelivery(t, processor.WithExporter(stalled), processor.WithQueueSize(10), processor.WithBatchSize(5),
+		processor.WithFlushInterval(time.Hour))
 	captureN(tp, 5) // the worker takes these as one batch and blocks on them
 	waitFor(t, "the first batch to be in flight", func() bool { return stalled.Calls() == 1 })
 	captureN(tp, 30) // 10 fit in the queue
