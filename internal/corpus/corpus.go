@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 
 	"go.opentelemetry.io/contrib/bridges/otelslog"
@@ -136,6 +137,27 @@ func generate(ctx context.Context, dir string, plan func(shop.Scenario) []run) (
 	return events, nil
 }
 
+// harness starts the frames of the scenario that runs an occurrence: each
+// scenario is a closure of its own, so below it every stack would name its
+// scenario, which no real service's stack does (it ends in net/http's
+// server or in main). They are cut off, with the corpus's own frames below.
+const harness = AppPackage + ".Scenarios."
+
+// trimHarness cuts a stack at the scenario's frame.
+func trimHarness(stack string) string {
+	for i := 0; i < len(stack); {
+		if strings.HasPrefix(stack[i:], harness) {
+			return stack[:i]
+		}
+		j := strings.IndexByte(stack[i:], '\n')
+		if j < 0 {
+			break
+		}
+		i += j + 1
+	}
+	return stack
+}
+
 // Write writes events as JSON lines.
 func Write(w io.Writer, events []Event) error {
 	enc := json.NewEncoder(w)
@@ -205,7 +227,7 @@ func (c *collector) add(id trace.TraceID, span string, attrs []attribute.KeyValu
 		case semconv.ExceptionMessageKey:
 			e.Message = kv.Value.Emit()
 		case semconv.ExceptionStacktraceKey:
-			e.Stacktrace = kv.Value.Emit()
+			e.Stacktrace = trimHarness(kv.Value.Emit())
 		case scope.TypeMessageKey:
 			e.TypeMessage = kv.Value.Emit()
 		}

@@ -34,8 +34,9 @@ func (memStmt) Exec([]driver.Value) (driver.Result, error) {
 	return nil, errors.New("memdb: read only")
 }
 
-// Query knows two tables: users with ids 1 to 100, and stock, whose
-// quantity column holds text for discontinued items.
+// Query knows three tables: users with ids 1 to 100, stock, whose
+// quantity column holds text for discontinued items, and addresses, which
+// nobody has entered yet.
 func (s memStmt) Query(args []driver.Value) (driver.Rows, error) {
 	switch {
 	case strings.Contains(s.query, "FROM users"):
@@ -44,6 +45,8 @@ func (s memStmt) Query(args []driver.Value) (driver.Rows, error) {
 			return &memRows{cols: []string{"name"}}, nil
 		}
 		return &memRows{cols: []string{"name"}, rows: [][]driver.Value{{"customer"}}}, nil
+	case strings.Contains(s.query, "FROM addresses"):
+		return &memRows{cols: []string{"line"}}, nil
 	case strings.Contains(s.query, "FROM stock"):
 		return &memRows{cols: []string{"qty"}, rows: [][]driver.Value{{"n/a"}}}, nil
 	}

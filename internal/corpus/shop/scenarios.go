@@ -294,6 +294,14 @@ func Scenarios() []Scenario {
 			s.syncSupplierPrices(ctx, 5+i)
 		}},
 
+		// One callee failing at two steps with one sentinel, met at one line.
+		{Label: "showAccount: no such customer", Runs: 6, Run: func(ctx context.Context, s *Shop, i int) {
+			s.showAccount(ctx, 200+i*3)
+		}},
+		{Label: "showAccount: customer has no address", Runs: 6, Run: func(ctx context.Context, s *Shop, i int) {
+			s.showAccount(ctx, 10+i)
+		}},
+
 		// Background jobs under Track.
 		{Label: "rebuildSearchIndex: lock held (Track)", Runs: 6, Run: func(ctx context.Context, s *Shop, i int) {
 			capture.Track(ctx, s.rebuildSearchIndex)
