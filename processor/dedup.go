@@ -29,8 +29,9 @@ type parking struct {
 	tp atomic.Pointer[sdktrace.TracerProvider]
 	n  atomic.Int64 // records parked; OnEnd looks only when it is not zero
 
-	mu    sync.Mutex
-	spans map[trace.SpanID][]parkedLog
+	mu     sync.Mutex
+	spans  map[trace.SpanID][]parkedLog
+	closed bool // set by takeAll: from Shutdown on, nothing waits
 }
 
 // parkedLog is what a parked log record's exception is built from again.
@@ -64,7 +65,7 @@ func (pk *parking) park(span trace.Span, spanID trace.SpanID, l parkedLog) bool 
 	}
 	pk.mu.Lock()
 	defer pk.mu.Unlock()
-	if pk.n.Load() >= maxParked {
+	if pk.closed || pk.n.Load() >= maxParked {
 		return false
 	}
 	if pk.spans == nil {
@@ -96,10 +97,13 @@ func (pk *parking) take(id trace.SpanID) []parkedLog {
 	return logs
 }
 
-// takeAll removes and returns every record parked, as built at emit time.
+// takeAll removes and returns every record parked, as built at emit time,
+// and parks nothing after: a record logged while the processor shuts down
+// is delivered (or counted as dropped) at once, not left waiting.
 func (pk *parking) takeAll() []exporter.Record {
 	pk.mu.Lock()
 	defer pk.mu.Unlock()
+	pk.closed = true
 	var recs []exporter.Record
 	for id, logs := range pk.spans {
 		for _, l := range logs {
