@@ -170,13 +170,12 @@ var wrapperTypes = map[string]bool{
 // Group returns the v3 fingerprint of an exception, and what it was made
 // of in words a person reads: the basis, shown on the exception's page.
 func (g *Grouper) Group(e Exception) (fingerprint, basis string) {
-	var buf [256]byte // most fingerprints hash less
-	h := &hash{b: buf[:0]}
-	h.write(Version)
-	h.write(e.Service)
-	if fp, basis, ok := g.byRule(h, e); ok {
+	if fp, basis, ok := g.byRule(Version, e); ok {
 		return fp, basis
 	}
+	h := newHash()
+	h.write(Version)
+	h.write(e.Service)
 	kind := e.Type
 	if wrapperTypes[kind] {
 		kind = "" // the meaningful type is not known
@@ -280,12 +279,10 @@ func (c *cache[T]) put(key string, v T) {
 }
 
 // byRule applies the grouping rules.
-func (g *Grouper) byRule(h *hash, e Exception) (fingerprint, basis string, ok bool) {
+func (g *Grouper) byRule(version string, e Exception) (fingerprint, basis string, ok bool) {
 	for _, rule := range g.rules {
 		if rule.matches(e.Type, e.Message) {
-			h.write("rule")
-			h.write(rule.Group)
-			return h.sum(), "grouping rule " + strconv.Quote(rule.Group), true
+			return newHash(version, e.Service, "rule", rule.Group).sum(), "grouping rule " + strconv.Quote(rule.Group), true
 		}
 	}
 	return "", "", false
@@ -419,10 +416,11 @@ func CallerFingerprint(value string) string {
 	return newHash(string(scope.FingerprintKey), value).sum()
 }
 
+// hash is the input of a fingerprint: its parts, each ended by a zero byte.
 type hash struct{ b []byte }
 
-func newHash(parts ...string) *hash {
-	h := &hash{b: make([]byte, 0, 256)} // most fingerprints hash less
+func newHash(parts ...string) hash {
+	h := hash{b: make([]byte, 0, 256)} // most fingerprints hash less
 	for _, p := range parts {
 		h.write(p)
 	}
@@ -431,7 +429,7 @@ func newHash(parts ...string) *hash {
 
 func (h *hash) write(s string) { h.b = append(append(h.b, s...), 0) }
 
-func (h *hash) sum() string {
+func (h hash) sum() string {
 	s := sha256.Sum256(h.b)
 	return hex.EncodeToString(s[:16])
 }

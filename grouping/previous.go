@@ -27,10 +27,10 @@ func (g *Grouper) Previous(e Exception) []string {
 // panicked, or the recording span, or the function that reported it. It
 // must not change: stores hold its groups.
 func (g *Grouper) v2(e Exception) string {
-	h := newHash(V2, e.Service)
-	if fp, _, ok := g.byRule(h, e); ok {
+	if fp, _, ok := g.byRule(V2, e); ok {
 		return fp
 	}
+	h := newHash(V2, e.Service)
 	template := g.norm.Normalize(messageHead(e.Message, e.IsMessage))
 	if e.IsMessage || template == "" {
 		h.write(e.Type)
