@@ -14,6 +14,7 @@ const queueChunk = 256
 type recordQueue struct {
 	chunks [][]exporter.Record
 	len    int
+	spare  []exporter.Record // an emptied chunk, kept for the next push
 }
 
 // push appends records.
@@ -21,7 +22,12 @@ func (q *recordQueue) push(recs []exporter.Record) {
 	for len(recs) > 0 {
 		last := len(q.chunks) - 1
 		if last < 0 || len(q.chunks[last]) == queueChunk {
-			q.chunks = append(q.chunks, make([]exporter.Record, 0, queueChunk))
+			chunk := q.spare
+			if chunk == nil {
+				chunk = make([]exporter.Record, 0, queueChunk)
+			}
+			q.spare = nil
+			q.chunks = append(q.chunks, chunk)
 			last++
 		}
 		n := min(queueChunk-len(q.chunks[last]), len(recs))
@@ -44,6 +50,9 @@ func (q *recordQueue) pop(n int) []exporter.Record {
 		out = append(out, first[:k]...)
 		clear(first[:k]) // let the records be collected
 		if k == len(first) {
+			if cap(first) == queueChunk && q.spare == nil {
+				q.spare = first[:0:queueChunk] // a steady flow reuses one chunk
+			}
 			q.chunks[0] = nil
 			q.chunks = q.chunks[1:]
 		} else {
