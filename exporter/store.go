@@ -204,6 +204,17 @@ type Store interface {
 	GroupStates(ctx context.Context, fingerprints []string) (map[string]GroupState, error)
 }
 
+// Claimer is a store that hands out keys once across processes and
+// instances: of all the callers that claim a key, one holds it. A mail
+// policy claims "announce group F" before it mails, so that neither a
+// replay after a restart nor a second instance mails twice. Claim returns
+// the keys the caller holds — those nobody else took first, and those it
+// took itself before — and may block for a short settle time; an error
+// means nothing is known to be held. The ClickHouse store implements it.
+type Claimer interface {
+	Claim(ctx context.Context, keys ...string) (held []string, err error)
+}
+
 // CheckFingerprint rejects fingerprints no processor makes: empty, over 256
 // bytes, not UTF-8, or with control characters.
 func CheckFingerprint(fp string) error {

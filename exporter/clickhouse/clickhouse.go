@@ -123,6 +123,7 @@ type Exporter struct {
 	insert string
 
 	carried carried // fingerprints carried over from their previous version
+	claims  claims  // this exporter's claim owner and the keys it holds (claim.go)
 
 	ready   chan struct{} // closed once connected and migrated
 	mu      sync.Mutex

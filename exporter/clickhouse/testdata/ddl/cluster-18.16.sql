@@ -104,3 +104,14 @@ ALTER TABLE errortracker.occurrences_local ON CLUSTER shards ADD COLUMN grouping
 
 ALTER TABLE errortracker.occurrences ON CLUSTER shards ADD COLUMN grouping String DEFAULT '' AFTER fingerprint;
 
+-- 006_claims
+CREATE TABLE IF NOT EXISTS errortracker.claims_local ON CLUSTER shards (
+    key String,
+    owner String,
+    claimed_ns UInt64
+) ENGINE = MergeTree()
+ORDER BY (key, claimed_ns);
+
+CREATE TABLE IF NOT EXISTS errortracker.claims ON CLUSTER shards AS errortracker.claims_local
+ENGINE = Distributed(shards, errortracker, claims_local, cityHash64(key));
+

@@ -90,3 +90,11 @@ ORDER BY fingerprint;
 -- 005_grouping
 ALTER TABLE errortracker.occurrences ADD COLUMN grouping String DEFAULT '' AFTER fingerprint;
 
+-- 006_claims
+CREATE TABLE IF NOT EXISTS errortracker.claims (
+    key String,
+    owner String,
+    claimed_ns UInt64
+) ENGINE = MergeTree()
+ORDER BY (key, claimed_ns);
+
