@@ -48,6 +48,9 @@ type Exception struct {
 	// IsMessage marks a captured message ([scope.CaptureMessage]) rather
 	// than an error.
 	IsMessage bool
+	// Language is the language of Stacktrace, the resource's
+	// telemetry.sdk.language; empty means [DetectLanguage].
+	Language Language
 }
 
 // Rule puts every exception it matches into one group per service: a rule
@@ -85,6 +88,13 @@ type Config struct {
 	AppPackages []string
 	// Rules are tried before anything else.
 	Rules []Rule
+	// Languages say, per language, which frames are the application's,
+	// beside each language's defaults (the standard library,
+	// site-packages, node_modules, java.* and jdk.*, System.* and
+	// Microsoft.* are not). An entry for Go replaces AppPackages, and
+	// with an empty App turns DefaultAppPackages off: a Collector groups
+	// other programs' Go stacks, whose modules it cannot know.
+	Languages map[Language]LanguageFrames
 }
 
 // Grouper computes fingerprints. It is safe for concurrent use.
@@ -118,6 +128,8 @@ type Grouper struct {
 	generic  map[string]bool // v2: normalised bare sentinel messages
 	bases    cache[string]
 	places   cache[place]
+	foreign  cache[place] // places of stacks of other languages, by language and stack
+	langs    map[Language]LanguageFrames
 	v1frames cache[[]string]
 }
 
@@ -129,8 +141,11 @@ func New(cfg Config) (*Grouper, error) {
 		previous: newNormalizer(true),
 		rules:    cfg.Rules,
 		generic:  make(map[string]bool),
+		langs:    cfg.Languages,
 	}
-	if len(g.app) == 0 {
+	if goFrames, ok := cfg.Languages[Go]; ok {
+		g.app = goFrames.App
+	} else if len(g.app) == 0 {
 		g.app = DefaultAppPackages()
 	}
 	var errs []error
@@ -192,7 +207,7 @@ func (g *Grouper) Group(e Exception) (fingerprint, basis string) {
 		h.write("")
 	}
 	h.write(template)
-	p := g.placeOf(e.Stacktrace)
+	p := g.placeOf(e.Language, e.Stacktrace)
 	span := ""
 	switch {
 	case p.panicked && p.n > 0:
@@ -314,7 +329,19 @@ type place struct {
 // frame, the function that panicked; otherwise the innermost two distinct
 // functions of the application, or, when the stack holds none, of anything
 // but the runtime, OpenTelemetry and the tracker.
-func (g *Grouper) placeOf(stack string) place {
+func (g *Grouper) placeOf(lang Language, stack string) place {
+	if lang != "" && lang != Go {
+		if len(stack) > maxCachedStackLen {
+			return g.readForeignPlace(lang, stack)
+		}
+		key := string(lang) + "\x00" + stack
+		if p, ok := g.foreign.get(key); ok {
+			return p
+		}
+		p := g.readForeignPlace(lang, stack)
+		g.foreign.put(key, p)
+		return p
+	}
 	if len(stack) > maxCachedStackLen {
 		return g.readPlace(stack)
 	}
@@ -328,8 +355,11 @@ func (g *Grouper) placeOf(stack string) place {
 	return p
 }
 
-// readPlace reads the place from a stack.
+// readPlace reads the place from a stack of an unknown language or Go.
 func (g *Grouper) readPlace(stack string) place {
+	if lang := DetectLanguage(stack); lang != Go {
+		return g.readForeignPlace(lang, stack)
+	}
 	// Without a panic frame, the walk can stop at the second app frame.
 	mayPanic := strings.Contains(stack, "panic(") // runtime.gopanic( or a line that starts panic(
 	var app, other place
@@ -355,6 +385,40 @@ func (g *Grouper) readPlace(stack string) place {
 		return other
 	}
 	return app
+}
+
+// readForeignPlace reads the place from a stack of a language other than
+// Go: the innermost two distinct functions of the application (per
+// LanguageFrames), or, when the stack holds none, of anything but the
+// OpenTelemetry SDK. Other languages have no panic frames: an exception is
+// where it was thrown.
+func (g *Grouper) readForeignPlace(lang Language, stack string) place {
+	lf := g.langs[languageKey(lang)]
+	var app, other place
+	for _, fr := range ParseFrames(lang, stack) {
+		switch {
+		case lf.isApp(languageKey(lang), fr):
+			app.addKey(frameKey(lang, fr))
+			if app.n == len(app.fns) {
+				return app
+			}
+		case other.n < 2 && !isForeignInfrastructure(fr):
+			other.addKey(frameKey(lang, fr))
+		}
+	}
+	if app.n == 0 {
+		return other
+	}
+	return app
+}
+
+// addKey adds a frame already reduced to its key.
+func (p *place) addKey(key string) {
+	if p.n == len(p.fns) || p.n > 0 && p.fns[p.n-1] == key {
+		return
+	}
+	p.fns[p.n] = key
+	p.n++
 }
 
 func (p *place) add(fn string) {
