@@ -126,13 +126,15 @@ func (p *Processor) unpark(s sdktrace.ReadOnlySpan, masked sdktrace.ReadOnlySpan
 		return records
 	}
 	attrs := masked.Attributes()
+	// One context for the span's log records: the n-th with a message gets
+	// the id of the span's n-th exception event with it (package intake).
+	var sc *spanContext
 	for _, l := range logs {
-		sc := newSpanContext(masked.Name(), s.SpanContext(), attrs, l.resource)
-		rec, typeMessage := sc.newRecord(l.at, l.attrs)
-		if rec.Message == "" {
-			rec.Message = l.body
+		if sc == nil {
+			sc = newSpanContext(masked.Name(), s.SpanContext(), attrs, l.resource)
 		}
-		p.fingerprint(&rec, typeMessage)
+		rec, g := sc.newRecord(l.at, l.attrs, l.body)
+		p.fingerprint(&rec, g)
 		if duplicate(rec, records) {
 			p.metrics.drop(1, DropDuplicate)
 			continue

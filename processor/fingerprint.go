@@ -1,7 +1,6 @@
 package processor
 
 import (
-	"github.com/errortracker/errortracker/exporter"
 	"github.com/errortracker/errortracker/grouping"
 	"github.com/errortracker/errortracker/scope"
 )
@@ -25,17 +24,3 @@ const FingerprintKey = string(scope.FingerprintKey)
 // GroupingRule puts every exception it matches into one group per service;
 // see [grouping.Rule].
 type GroupingRule = grouping.Rule
-
-// exception is what grouping reads of a record, with the message of the
-// meaningful error that package scope recorded beside it.
-func exception(r *exporter.Record, typeMessage string) grouping.Exception {
-	return grouping.Exception{
-		Service:     r.Service,
-		Type:        r.Type,
-		Message:     r.Message,
-		TypeMessage: typeMessage,
-		Stacktrace:  r.Stacktrace,
-		Span:        r.SpanName,
-		IsMessage:   r.Type == scope.MessageType,
-	}
-}

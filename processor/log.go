@@ -7,10 +7,10 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/errortracker/errortracker/exporter"
+	"github.com/errortracker/errortracker/intake"
 	"github.com/errortracker/errortracker/scope"
 )
 
@@ -78,7 +78,7 @@ func (l *logProcessor) OnEmit(ctx context.Context, r *sdklog.Record) error {
 			n++
 		}
 	}
-	if isException(masked) {
+	if intake.IsException(masked) {
 		_, resAttrs, nRes := l.p.maskResource(r.Resource())
 		n += nRes
 		// The record names no span; the span it was logged in, if any, is
@@ -93,11 +93,8 @@ func (l *logProcessor) OnEmit(ctx context.Context, r *sdklog.Record) error {
 		if at.IsZero() {
 			at = r.ObservedTimestamp()
 		}
-		rec, typeMessage := sc.newRecord(at, masked)
-		if rec.Message == "" && body.Type() == attribute.STRING {
-			rec.Message = body.AsString()
-		}
-		if l.p.fingerprint(&rec, typeMessage) {
+		rec, g := sc.newRecord(at, masked, bodyText(body))
+		if l.p.fingerprint(&rec, g) {
 			r.AddAttributes(scope.FingerprintKey.String(rec.Fingerprint))
 		}
 		// In a live span the record waits for the span's end: then it
@@ -123,15 +120,6 @@ func bodyText(body attribute.Value) string {
 		return body.AsString()
 	}
 	return ""
-}
-
-func isException(attrs []attribute.KeyValue) bool {
-	for _, kv := range attrs {
-		if kv.Key == semconv.ExceptionTypeKey || kv.Key == semconv.ExceptionMessageKey {
-			return true
-		}
-	}
-	return false
 }
 
 // Shutdown exports what the tracker's queues hold (the records of the log

@@ -17,6 +17,7 @@ import (
 
 	"github.com/errortracker/errortracker/exporter"
 	"github.com/errortracker/errortracker/grouping"
+	"github.com/errortracker/errortracker/intake"
 	"github.com/errortracker/errortracker/maskattr"
 	"github.com/errortracker/errortracker/scope"
 )
@@ -243,8 +244,8 @@ func (p *Processor) mask(s sdktrace.ReadOnlySpan) (sdktrace.ReadOnlySpan, []expo
 			records = make([]exporter.Record, 0, n)
 			withFingerprint = make([]attribute.KeyValue, 0, nAttrs+n)
 		}
-		rec, typeMessage := sc.newRecord(events[i].Time, events[i].Attributes)
-		if p.fingerprint(&rec, typeMessage) {
+		rec, g := sc.newRecord(events[i].Time, events[i].Attributes, "")
+		if p.fingerprint(&rec, g) {
 			ev := events[i]
 			start := len(withFingerprint)
 			withFingerprint = append(append(withFingerprint, ev.Attributes...), scope.FingerprintKey.String(rec.Fingerprint))
@@ -278,29 +279,15 @@ func countExceptions(events []sdktrace.Event) (n, attrs int) {
 
 // fingerprint sets the record's fingerprint unless the caller set one, and
 // reports whether it did.
-func (p *Processor) fingerprint(r *exporter.Record, typeMessage string) bool {
-	if r.Fingerprint != "" {
-		if exporter.CheckFingerprint(r.Fingerprint) != nil {
-			// A caller's value no store would accept still names a group.
-			r.Fingerprint = grouping.CallerFingerprint(r.Fingerprint)
-		}
-		r.FingerprintByCaller, r.Grouping = true, "set by the caller"
-		return false
-	}
-	r.Fingerprint, r.Grouping = p.grouper.Group(exception(r, typeMessage))
-	return true
+func (p *Processor) fingerprint(r *exporter.Record, g grouping.Exception) bool {
+	return intake.Fingerprint(p.grouper, r, g)
 }
 
 // completeRecords gives records the fingerprints of the previous versions,
 // which only exporters read: each sink's goroutine computes them before
 // export, so that span.End() does not pay for them.
 func (p *Processor) completeRecords(batch []exporter.Record) {
-	for i := range batch {
-		if r := &batch[i]; r.PreviousFingerprints == nil && !r.FingerprintByCaller {
-			r.PreviousFingerprints = p.grouper.Previous(exception(r, ""))
-			r.PreviousFingerprint = r.PreviousFingerprints[0]
-		}
-	}
+	intake.Complete(p.grouper, batch)
 }
 
 // maskResource returns the masked resource, its attributes, and how many

@@ -1,0 +1,265 @@
+package intake
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/errortracker/errortracker/exporter"
+	"github.com/errortracker/errortracker/grouping"
+	"github.com/errortracker/errortracker/scope"
+)
+
+// Span is where exceptions were recorded: a span, or the span a log record
+// names (Name empty when unknown). Every attribute is masked already.
+type Span struct {
+	Name    string
+	TraceID trace.TraceID
+	SpanID  trace.SpanID
+	// Attributes are the span's attributes: the request data, and the
+	// scope's extras under scope.ExtraPrefix.
+	Attributes []attribute.KeyValue
+	// Resource holds the resource's attributes.
+	Resource []attribute.KeyValue
+}
+
+// Exception is one exception recorded in a span: the attributes of an
+// "exception" span event, or of a log record. Attributes are masked
+// already.
+type Exception struct {
+	Time       time.Time
+	Attributes []attribute.KeyValue
+	// Body is a log record's string body, the message of a record whose
+	// attributes carry none.
+	Body string
+}
+
+// Context is a span read once for the records of its exceptions. It counts
+// the exceptions it built records for, per message, for the occurrence
+// ids: use one Context for the exception events of a span, and one for
+// the log records of a span. It is not safe for concurrent use.
+type Context struct {
+	name     string
+	traceID  trace.TraceID
+	spanID   trace.SpanID
+	attrs    []attribute.KeyValue // without extras
+	extras   []attribute.KeyValue // ExtraPrefix removed
+	resource []attribute.KeyValue
+	language grouping.Language
+	seen     []seenMessage
+}
+
+type seenMessage struct {
+	message string
+	n       int
+}
+
+// NewContext reads s for the records of its exceptions.
+func NewContext(s Span) *Context {
+	c := &Context{name: s.Name, traceID: s.TraceID, spanID: s.SpanID, resource: s.Resource}
+	for _, kv := range s.Attributes {
+		if k, ok := strings.CutPrefix(string(kv.Key), scope.ExtraPrefix); ok {
+			c.extras = setKV(c.extras, attribute.KeyValue{Key: attribute.Key(k), Value: kv.Value})
+			continue
+		}
+		c.attrs = append(c.attrs, kv)
+	}
+	for _, kv := range s.Resource {
+		if kv.Key == semconv.TelemetrySDKLanguageKey {
+			c.language = grouping.Language(kv.Value.Emit())
+		}
+	}
+	return c
+}
+
+// SetName changes the span name of the records built from now on: a log
+// record learns its span's name when the span ends.
+func (c *Context) SetName(name string) { c.name = name }
+
+// Record builds the record of one exception, and what grouping reads of
+// it: the message of the meaningful error that package scope recorded
+// (scope.TypeMessageKey), which is part of Message already, and the
+// stack's language (the resource's telemetry.sdk.language). The record's
+// ID is its occurrence id (see the package doc); its fingerprint is not
+// set: see [Fingerprint].
+func (c *Context) Record(e Exception) (r exporter.Record, g grouping.Exception) {
+	r = exporter.Record{
+		Time:       e.Time,
+		SpanName:   c.name,
+		TraceID:    c.traceID,
+		SpanID:     c.spanID,
+		Attributes: c.attrs,
+		Resource:   c.resource,
+		Extras:     append([]attribute.KeyValue(nil), c.extras...),
+	}
+	// Event attribute keys are not de-duplicated by the SDK: the last wins.
+	for _, kv := range e.Attributes {
+		switch kv.Key {
+		case semconv.ExceptionTypeKey:
+			r.Type = kv.Value.Emit()
+		case semconv.ExceptionMessageKey:
+			r.Message = kv.Value.Emit()
+		case semconv.ExceptionStacktraceKey:
+			r.Stacktrace = kv.Value.Emit()
+		case scope.EscapedKey:
+			r.Escaped = kv.Value.AsBool()
+		case scope.FingerprintKey:
+			r.Fingerprint = kv.Value.Emit()
+		case scope.TypeMessageKey:
+			g.TypeMessage = kv.Value.Emit()
+		default:
+			r.Extras = setKV(r.Extras, kv)
+		}
+	}
+	if r.Message == "" {
+		r.Message = e.Body
+	}
+	for _, kv := range c.resource {
+		switch kv.Key {
+		case semconv.ServiceNameKey:
+			r.Service = kv.Value.Emit()
+		case semconv.ServiceVersionKey:
+			r.ServiceVersion = kv.Value.Emit()
+		case semconv.DeploymentEnvironmentNameKey, "deployment.environment":
+			r.Environment = kv.Value.Emit()
+		}
+	}
+	var port string
+	for _, kv := range c.attrs {
+		switch kv.Key {
+		case semconv.ServerAddressKey:
+			r.Host = kv.Value.Emit()
+		case semconv.ServerPortKey:
+			port = kv.Value.Emit()
+		case semconv.HTTPRequestMethodKey, "http.method":
+			r.Method = kv.Value.Emit()
+		case semconv.URLPathKey:
+			r.Path = kv.Value.Emit()
+		case semconv.HTTPRouteKey:
+			r.Route = kv.Value.Emit()
+		case semconv.HTTPResponseStatusCodeKey, "http.status_code":
+			r.StatusCode = int(kv.Value.AsInt64())
+		}
+	}
+	if r.Host != "" && port != "" && port != "80" && port != "443" {
+		r.Host += ":" + port
+	}
+	r.ID = c.occurrenceID(r.Message)
+	g.Language = c.language
+	return r, g
+}
+
+// occurrenceID is the id of the next exception with this message in the
+// span.
+func (c *Context) occurrenceID(message string) string {
+	if !c.traceID.IsValid() || !c.spanID.IsValid() {
+		return RandomID()
+	}
+	for i := range c.seen {
+		if c.seen[i].message == message {
+			c.seen[i].n++
+			return OccurrenceID(c.traceID, c.spanID, message, c.seen[i].n)
+		}
+	}
+	c.seen = append(c.seen, seenMessage{message: message})
+	return OccurrenceID(c.traceID, c.spanID, message, 0)
+}
+
+// OccurrenceID is the id of the n-th exception (from 0) with this message
+// recorded in a span, the same whether it came as a span event or as a log
+// record: see the package doc.
+func OccurrenceID(traceID trace.TraceID, spanID trace.SpanID, message string, n int) string {
+	h := sha256.New()
+	h.Write(traceID[:])
+	h.Write(spanID[:])
+	h.Write([]byte(strconv.Itoa(n)))
+	h.Write([]byte{0})
+	h.Write([]byte(message))
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0])[:16])
+}
+
+// RandomID returns 128 random bits in hex: unique across processes, so a
+// store can drop a batch that arrived twice. math/rand/v2's top-level
+// source is ChaCha8 seeded by the runtime from the operating system's
+// entropy, which makes collisions as unlikely as crypto/rand's, without a
+// system call on span.End().
+func RandomID() string {
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
+	binary.LittleEndian.PutUint64(b[8:], rand.Uint64())
+	return hex.EncodeToString(b[:])
+}
+
+// IsException reports whether a log record's attributes make it an
+// exception: exception.type or exception.message.
+func IsException(attrs []attribute.KeyValue) bool {
+	for _, kv := range attrs {
+		if kv.Key == semconv.ExceptionTypeKey || kv.Key == semconv.ExceptionMessageKey {
+			return true
+		}
+	}
+	return false
+}
+
+// Fingerprint sets the record's fingerprint and grouping basis with g,
+// unless the caller set one (scope.FingerprintKey), and reports whether it
+// did. e is what [Context.Record] returned beside r.
+func Fingerprint(g *grouping.Grouper, r *exporter.Record, e grouping.Exception) bool {
+	if r.Fingerprint != "" {
+		if exporter.CheckFingerprint(r.Fingerprint) != nil {
+			// A caller's value no store would accept still names a group.
+			r.Fingerprint = grouping.CallerFingerprint(r.Fingerprint)
+		}
+		r.FingerprintByCaller, r.Grouping = true, "set by the caller"
+		return false
+	}
+	r.Fingerprint, r.Grouping = g.Group(Grouping(r, e))
+	return true
+}
+
+// Grouping is what grouping reads of a record: its fields, with the
+// meaningful error's message and the language from e.
+func Grouping(r *exporter.Record, e grouping.Exception) grouping.Exception {
+	return grouping.Exception{
+		Service:     r.Service,
+		Type:        r.Type,
+		Message:     r.Message,
+		TypeMessage: e.TypeMessage,
+		Stacktrace:  r.Stacktrace,
+		Span:        r.SpanName,
+		IsMessage:   r.Type == scope.MessageType,
+		Language:    e.Language,
+	}
+}
+
+// Complete gives records the fingerprints of the previous ways of
+// grouping, which only exporters read: call it off the hot path (the
+// processor does on each exporter's goroutine).
+func Complete(g *grouping.Grouper, batch []exporter.Record) {
+	for i := range batch {
+		if r := &batch[i]; r.PreviousFingerprints == nil && !r.FingerprintByCaller {
+			r.PreviousFingerprints = g.Previous(Grouping(r, grouping.Exception{}))
+			r.PreviousFingerprint = r.PreviousFingerprints[0]
+		}
+	}
+}
+
+// setKV sets kv in kvs, replacing an attribute with the same key.
+func setKV(kvs []attribute.KeyValue, kv attribute.KeyValue) []attribute.KeyValue {
+	for i := range kvs {
+		if kvs[i].Key == kv.Key {
+			kvs[i] = kv
+			return kvs
+		}
+	}
+	return append(kvs, kv)
+}

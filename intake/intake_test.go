@@ -1,0 +1,67 @@
+package intake_test
+
+import (
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/errortracker/errortracker/grouping"
+	"github.com/errortracker/errortracker/intake"
+)
+
+var (
+	traceID = trace.TraceID{1, 2, 3}
+	spanID  = trace.SpanID{4, 5, 6}
+)
+
+func span() intake.Span {
+	return intake.Span{
+		Name: "GET /orders/{id}", TraceID: traceID, SpanID: spanID,
+		Attributes: []attribute.KeyValue{semconv.HTTPRoute("/orders/{id}"), attribute.String("extra.user", "7")},
+		Resource:   []attribute.KeyValue{semconv.ServiceName("shop"), semconv.TelemetrySDKLanguageNodejs},
+	}
+}
+
+func exc(typ, msg string, at time.Time) intake.Exception {
+	return intake.Exception{Time: at, Attributes: []attribute.KeyValue{semconv.ExceptionType(typ), semconv.ExceptionMessage(msg)}}
+}
+
+// TestLogsDupSharesTheID: the span event and the log record of one
+// exception (logs/dup) get one id; a second occurrence in the span another.
+func TestLogsDupSharesTheID(t *testing.T) {
+	now := time.Now()
+	events := intake.NewContext(span())
+	logs := intake.NewContext(intake.Span{TraceID: traceID, SpanID: spanID, Resource: span().Resource})
+	e1, g := events.Record(exc("TypeError", "order 1 has no items", now))
+	e2, _ := events.Record(exc("TypeError", "order 1 has no items", now.Add(time.Millisecond)))
+	l1, _ := logs.Record(exc("TypeError", "order 1 has no items", now.Add(3*time.Millisecond)))
+	l2, _ := logs.Record(intake.Exception{Time: now, Attributes: []attribute.KeyValue{semconv.ExceptionType("Error")}, Body: "order 1 has no items"})
+	if e1.ID != l1.ID || e2.ID != l2.ID {
+		t.Errorf("twins differ: events %s %s, logs %s %s", e1.ID, e2.ID, l1.ID, l2.ID)
+	}
+	if e1.ID == e2.ID {
+		t.Error("two occurrences in one span share an id")
+	}
+	if g.Language != grouping.NodeJS || e1.Service != "shop" || e1.Route != "/orders/{id}" || len(e1.Extras) != 1 {
+		t.Errorf("record %+v, grouping input %+v", e1, g)
+	}
+	other := intake.NewContext(intake.Span{Name: "x"})
+	a, _ := other.Record(exc("E", "m", now))
+	b, _ := other.Record(exc("E", "m", now))
+	if a.ID == b.ID || len(a.ID) != 32 {
+		t.Errorf("records outside a span: ids %q %q", a.ID, b.ID)
+	}
+}
+
+func BenchmarkRecord(b *testing.B) {
+	s := span()
+	e := exc("TypeError", "order 1 has no items", time.Now())
+	b.ReportAllocs()
+	for b.Loop() {
+		c := intake.NewContext(s)
+		c.Record(e)
+	}
+}
