@@ -1,0 +1,17 @@
+package processor
+
+import "github.com/errortracker/errortracker/exporter"
+
+// Deliver hands records built elsewhere — by package intake from OTLP, as
+// the Collector's errortracker exporter does — to the processor's filters,
+// queues and exporters, as OnEnd does with the records of a span. The
+// records must be masked and fingerprinted already (intake.Fingerprint);
+// the previous versions' fingerprints are added on each exporter's
+// goroutine. Like OnEnd it never blocks on I/O: what does not fit in a
+// queue is dropped and counted. Deliver after Shutdown drops the records.
+func (p *Processor) Deliver(records []exporter.Record) {
+	if p.stopped.Load() || len(records) == 0 {
+		return
+	}
+	p.deliver(records)
+}
