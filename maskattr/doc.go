@@ -13,7 +13,17 @@
 //   - Value rules, for secrets inside values whose key looks harmless: query
 //     parameters and the user:password part of URLs, Bearer and Basic
 //     credentials, and key=value or key: value pairs in free text such as an
-//     exception message or a stack trace.
+//     exception message or a stack trace, also inside %q-quoted text.
+//     Percent-encoded text is decided by decoding it, two layers deep, and
+//     keeps its encoding with the secret replaced.
+//   - Format rules, for secrets by their own shape wherever they appear:
+//     JSON Web Tokens, PEM private keys, provider keys (AWS, Stripe, GitHub,
+//     Slack, Google), Luhn-valid card numbers, and, opt-in, e-mail
+//     addresses.
+//
+// In keys, '-' and '_' are alike and optional ("api_key" masks X-Api-Key),
+// and short words ([DefaultKeySegments]: pwd, ssn, cvv, cvc) count only as
+// a whole segment of a key, so that classname is not masked.
 //
 // The default substrings ([DefaultKeyHas]) are deliberately broader than the
 // Python library's ("password", "secret"): a token or a session cookie in an

@@ -67,3 +67,57 @@ func FuzzString(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFormats plants secrets of every format (and secrets behind
+// percent-encoded or %q-quoted keys) between arbitrary texts: none may
+// survive, unless the text around it glues it to a longer word, and
+// masking stays idempotent.
+func FuzzFormats(f *testing.F) {
+	f.Add("GET /x?", " done", uint8(0), "AAAAAAAAAAAAAAAAAAAAAAAAA")
+	f.Add("paid ", "", uint8(4), "0000")
+	f.Add(`{"a":"`, `"}`, uint8(6), "z9z9z9z9z9")
+	m, err := maskattr.New(maskattr.Rules{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, prefix, suffix string, kind uint8, fill string) {
+		if !isPlantable(fill) {
+			t.Skip()
+		}
+		secret := fill + strings.Repeat("x", max(0, 40-len(fill)))
+		var planted, text string
+		switch kind % 8 {
+		case 0:
+			planted = "eyJ" + secret[:12] + ".eyJ" + secret[12:20] + "." + secret[:20]
+		case 1:
+			planted = "AKIA" + strings.ToUpper(secret[:16])
+		case 2:
+			planted = "sk_live_" + secret[:24]
+		case 3:
+			planted = "ghp_" + secret[:36]
+		case 4:
+			planted = "4111111111111111"
+		case 5:
+			planted = "xoxb-" + secret[:20]
+		case 6:
+			planted = secret[:12]
+			text = prefix + " pass%77ord=" + planted + " " + suffix
+		case 7:
+			planted = secret[:12]
+			text = prefix + ` "password=\"` + planted + `\"" ` + suffix
+		}
+		if text == "" {
+			text = prefix + " " + planted + " " + suffix
+		}
+		if strings.Contains(prefix, planted) || strings.Contains(suffix, planted) {
+			t.Skip()
+		}
+		out, _ := m.String(text)
+		if strings.Contains(out, planted) {
+			t.Fatalf("secret survived:\n in %q\nout %q", text, out)
+		}
+		if again, changed := m.String(out); again != out || changed {
+			t.Fatalf("not idempotent:\n1st %q\n2nd %q", out, again)
+		}
+	})
+}

@@ -15,11 +15,26 @@ const DefaultMask = "**************"
 
 // DefaultKeyHas returns the default key substrings. It returns a new slice on
 // each call so callers may change it freely.
+//
+// A '-' or '_' in a substring or a key is optional and the two are alike:
+// "api_key" matches X-Api-Key, api-key and apikey. Words that would match
+// too much are left out on purpose: "auth" (author, oauth_provider),
+// "key" (cache.key, idempotency keys), "code" (status and error codes),
+// "pin" (pinned, spinner). Short words go in [DefaultKeySegments] instead.
 func DefaultKeyHas() []string {
 	return []string{
 		"password", "secret", "passwd", "token", "api_key", "apikey",
 		"authorization", "cookie", "credential", "private_key", "session",
+		"passphrase", "access_key", "signature", "card_number", "credit_card",
 	}
+}
+
+// DefaultKeySegments returns the default short words that make a key secret
+// only as a whole segment of it (segments are split on '.', '_', '-', ' '
+// and camelCase): "ssn" masks customer.ssn and ssnLast4 but not classname.
+// It returns a new slice on each call.
+func DefaultKeySegments() []string {
+	return []string{"pwd", "ssn", "cvv", "cvc"}
 }
 
 // DefaultAllowKeys returns the keys that are never masked by the key rule by
@@ -47,6 +62,10 @@ type Rules struct {
 	// secret names (query parameters, key=value text); the Bearer/Basic rule
 	// still applies unless DisableAuthRule is set.
 	KeyHas []string
+	// KeySegments lists short words that make a key secret when they are a
+	// whole segment of it, ignoring case. Nil means [DefaultKeySegments]; an
+	// empty, non-nil slice turns them off.
+	KeySegments []string
 	// AllowKeys lists exact attribute keys that the key rule never masks.
 	// Nil means [DefaultAllowKeys]; an empty, non-nil slice allows none.
 	AllowKeys []string
@@ -62,23 +81,41 @@ type Rules struct {
 	// matches KeyHas in free text (exception messages, stack traces, status
 	// descriptions and any other string value).
 	DisableTextRule bool
+	// DisableJWTRule stops masking JSON Web Tokens (eyJ….eyJ….…) wherever
+	// they appear.
+	DisableJWTRule bool
+	// DisablePEMRule stops masking the bodies of PEM private-key blocks
+	// (-----BEGIN … PRIVATE KEY-----).
+	DisablePEMRule bool
+	// DisableProviderKeyRule stops masking keys whose prefix names their
+	// issuer: AWS access key ids (AKIA…, ASIA…), Stripe secret and
+	// restricted keys (sk_live_…, rk_live_…, and _test_), GitHub tokens
+	// (ghp_…, gho_…, ghu_…, ghs_…, ghr_…, github_pat_…), Slack tokens
+	// (xoxa-, xoxb-, xoxp-, xoxr-) and Google API keys (AIza…).
+	DisableProviderKeyRule bool
+	// DisableCardRule stops masking payment card numbers: 13 to 19 digits,
+	// alone or in groups split by single spaces or dashes, Luhn-valid, with
+	// an issuer's prefix and a length that issuer uses, so that timestamps
+	// and ids are left alone.
+	DisableCardRule bool
+	// MaskEmails masks e-mail addresses wherever they appear. Off by
+	// default: an address is often what tells whose request failed.
+	MaskEmails bool
 }
 
 // Masker applies [Rules]. It is immutable and safe for concurrent use.
 type Masker struct {
-	keys    []string      // lower-cased substrings
-	byFirst [256][]string // keys by their first byte, lower-cased
-	// bigrams has a bit for the first two bytes of every key, in every
-	// ASCII case: most positions of most keys fail this one test.
-	bigrams  [65536 / 64]uint64
-	shortKey bool // a one-byte key, which has no bigram
-	unicode  bool // some substring is not ASCII: fold keys with strings.ToLower
+	keys     []string      // lower-cased substrings without '-' and '_'
+	segments []string      // lower-cased whole-segment words
+	byFirst  [256][]string // keys by their first byte, lower-cased
+	unicode  bool          // some substring is not ASCII: fold keys with strings.ToLower
 	allow    map[string]struct{}
 	mask     string
 	maskVal  attribute.Value
 	url      bool
 	auth     bool
 	text     bool
+	formats  formatRules
 	disabled bool // no rule can ever match
 	cache    *keyCache
 	// cleanValues remembers long values no rule changes.
@@ -113,35 +150,47 @@ func New(r Rules) (*Masker, error) {
 	var errs []error
 	for i, k := range keyHas {
 		k = strings.ToLower(strings.TrimSpace(k))
+		k = strings.NewReplacer("-", "", "_", "").Replace(k)
 		if k == "" {
 			errs = append(errs, fmt.Errorf("maskattr: masked key substring %d is empty: it would mask every attribute", i))
 			continue
 		}
 		m.keys = append(m.keys, k)
 		m.byFirst[k[0]] = append(m.byFirst[k[0]], k)
-		if len(k) == 1 {
-			m.shortKey = true
-		} else {
-			for _, a := range caseVariants(k[0]) {
-				for _, c := range caseVariants(k[1]) {
-					b := uint16(a)<<8 | uint16(c)
-					m.bigrams[b/64] |= 1 << (b % 64)
-				}
-			}
-		}
 		for j := 0; j < len(k); j++ {
 			if k[j] >= 0x80 {
 				m.unicode = true
 			}
 		}
 	}
+	segments := r.KeySegments
+	if segments == nil {
+		segments = DefaultKeySegments()
+	}
+	for i, w := range segments {
+		w = strings.ToLower(strings.TrimSpace(w))
+		if w == "" || strings.ContainsAny(w, ".-_ ") {
+			errs = append(errs, fmt.Errorf("maskattr: key segment %d (%q) is empty or holds a separator", i, w))
+			continue
+		}
+		m.segments = append(m.segments, w)
+	}
+	m.formats = formatRules{
+		jwt:      !r.DisableJWTRule,
+		pem:      !r.DisablePEMRule,
+		provider: !r.DisableProviderKeyRule,
+		card:     !r.DisableCardRule,
+		email:    r.MaskEmails,
+		mask:     m.mask,
+	}
+	m.formats.init()
 	for _, k := range allow {
 		m.allow[k] = struct{}{}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	m.disabled = len(m.keys) == 0 && !m.auth
+	m.disabled = len(m.keys) == 0 && len(m.segments) == 0 && !m.auth && !m.formats.any()
 	return m, nil
 }
 
@@ -150,13 +199,13 @@ func (m *Masker) Mask() string { return m.mask }
 
 // KeyMatches reports whether the key rule masks an attribute with this key.
 func (m *Masker) KeyMatches(key string) bool {
-	if len(m.keys) == 0 {
+	if len(m.keys) == 0 && len(m.segments) == 0 {
 		return false
 	}
 	if matches, ok := m.cache.lookup(key); ok {
 		return matches
 	}
-	matches := m.containsKey(key)
+	matches := m.containsKey(key) || m.hasSegment(key)
 	if matches {
 		_, allowed := m.allow[key]
 		matches = !allowed
@@ -165,11 +214,15 @@ func (m *Masker) KeyMatches(key string) bool {
 	return matches
 }
 
+// isKeySeparator reports the bytes a configured substring may skip in a
+// key: '-' and '_' are alike, and optional.
+func isKeySeparator(c byte) bool { return c == '-' || c == '_' }
+
 // containsKey reports whether s contains a configured substring, ignoring
-// ASCII case without allocating.
+// ASCII case and the separators '-' and '_', without allocating.
 func (m *Masker) containsKey(s string) bool {
 	if m.unicode && !isASCII(s) {
-		lower := strings.ToLower(s)
+		lower := strings.NewReplacer("-", "", "_", "").Replace(strings.ToLower(s))
 		for _, k := range m.keys {
 			if strings.Contains(lower, k) {
 				return true
@@ -177,28 +230,69 @@ func (m *Masker) containsKey(s string) bool {
 		}
 		return false
 	}
-	if m.shortKey {
-		for i := 0; i < len(s); i++ {
-			for _, k := range m.byFirst[lowerASCII(s[i])] {
-				if hasPrefixFold(s[i:], k) {
-					return true
-				}
-			}
-		}
-		return false
-	}
-	for i := 0; i+1 < len(s); i++ {
-		if b := uint16(s[i])<<8 | uint16(s[i+1]); m.bigrams[b/64]&(1<<(b%64)) == 0 {
-			continue
-		}
+	for i := 0; i < len(s); i++ {
 		for _, k := range m.byFirst[lowerASCII(s[i])] {
-			if hasPrefixFold(s[i:], k) {
+			if hasPrefixSkipping(s[i:], k) {
 				return true
 			}
 		}
 	}
 	return false
 }
+
+// hasPrefixSkipping reports whether s starts with the lower-case word p,
+// ignoring ASCII case and any '-' or '_' in s after its first byte.
+func hasPrefixSkipping(s, p string) bool {
+	j := 0
+	for i := 0; i < len(s) && j < len(p); i++ {
+		c := s[i]
+		if i > 0 && isKeySeparator(c) {
+			continue
+		}
+		if lowerASCII(c) != p[j] {
+			return false
+		}
+		j++
+	}
+	return j == len(p)
+}
+
+// hasSegment reports whether a segment of key is one of the short words:
+// segments are split on '.', '_', '-', ' ', '[', ']' and at camelCase
+// boundaries (userPwd, SSNHash).
+func (m *Masker) hasSegment(key string) bool {
+	if len(m.segments) == 0 {
+		return false
+	}
+	start := 0
+	for i := 0; i <= len(key); i++ {
+		boundary := i == len(key)
+		next := i
+		if !boundary {
+			switch c := key[i]; {
+			case c == '.' || c == '_' || c == '-' || c == ' ' || c == '[' || c == ']':
+				boundary, next = true, i+1
+			case isUpper(c) && i > start && (isLower(key[i-1]) || i+1 < len(key) && isLower(key[i+1]) && isUpper(key[i-1])):
+				boundary = true
+			}
+		}
+		if !boundary {
+			continue
+		}
+		if seg := key[start:i]; seg != "" {
+			for _, w := range m.segments {
+				if len(seg) == len(w) && hasPrefixFold(seg, w) {
+					return true
+				}
+			}
+		}
+		start = next
+	}
+	return false
+}
+
+func isUpper(c byte) bool { return 'A' <= c && c <= 'Z' }
+func isLower(c byte) bool { return 'a' <= c && c <= 'z' }
 
 // KeyValue masks one attribute. It reports whether anything changed; when
 // nothing did, the attribute is returned as it was, without allocating.
@@ -375,14 +469,6 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
-}
-
-// caseVariants returns a lower-case byte and, for a letter, its upper case.
-func caseVariants(c byte) []byte {
-	if 'a' <= c && c <= 'z' {
-		return []byte{c, c - ('a' - 'A')}
-	}
-	return []byte{c}
 }
 
 func lowerASCII(c byte) byte {

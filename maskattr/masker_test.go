@@ -33,7 +33,7 @@ func TestKeyRule(t *testing.T) {
 		{"client_secret", true},
 		{"http.request.header.authorization", true},
 		{"http.request.header.cookie", true},
-		{"X-Api-Key", false}, // "api-key" is not "api_key"
+		{"X-Api-Key", true}, // '-' and '_' are alike
 		{"x_api_key", true},
 		{"APIKEY", true},
 		{"refresh_token", true},

@@ -1,6 +1,9 @@
 package maskattr
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // span is a byte range [start, end) of a string value to replace by the mask.
 type span struct{ start, end int }
@@ -33,15 +36,107 @@ func (m *Masker) String(s string) (string, bool) {
 	return b.String(), true
 }
 
-// find appends to found the ranges of s to mask, in order and disjoint.
-//
-// Rules start only at ':', '=' and ' ' (the space after "Bearer" or
-// "Basic"); strings.IndexByte, which is vectorised, finds the next of each,
-// so clean values cost little more than a memory scan.
+// find appends to found the ranges of s to mask, in order and disjoint:
+// those of the pair, URL and auth rules, those of the format rules, and
+// those that percent-decoding s, one or two layers deep, reveals (mapped
+// back onto s, so that what is kept keeps its encoding).
 func (m *Masker) find(s string, found []span) []span {
 	if m.disabled || len(s) < 2 {
 		return found
 	}
+	base := len(found)
+	found = m.findPairs(s, found)
+	if m.formats.any() {
+		found = m.formats.find(s, found)
+	}
+	if strings.IndexByte(s, '%') >= 0 {
+		found = m.findDecoded(s, found, maxDecodeLayers)
+	}
+	if len(found)-base > 1 {
+		found = append(found[:base], mergeSpans(found[base:])...)
+	}
+	return found
+}
+
+// maxDecodeLayers is how deep percent-encoding is undone: a URL is often
+// nested in a parameter of another.
+const maxDecodeLayers = 2
+
+// findDecoded appends the ranges of s that the rules find once s is
+// percent-decoded, layers deep.
+func (m *Masker) findDecoded(s string, found []span, layers int) []span {
+	var small [256]byte
+	var smallIdx [257]int32
+	decoded, idx, ok := percentDecode(s, small[:0], smallIdx[:0])
+	if !ok {
+		return found
+	}
+	d := string(decoded) // the rules read strings; only values with escapes get here
+	var buf [8]span
+	inner := m.findPairs(d, buf[:0])
+	if m.formats.any() {
+		inner = m.formats.find(d, inner)
+	}
+	if layers > 1 && strings.IndexByte(d, '%') >= 0 {
+		inner = m.findDecoded(d, inner, layers-1)
+	}
+	for _, sp := range inner {
+		found = append(found, span{int(idx[sp.start]), int(idx[sp.end])})
+	}
+	return found
+}
+
+// percentDecode undoes %XX escapes, appending the bytes to out and, for
+// each decoded byte and for the end, its offset in s. It reports false
+// when s holds no valid escape.
+func percentDecode(s string, out []byte, idx []int32) ([]byte, []int32, bool) {
+	escaped := false
+	for i := 0; i < len(s); i++ {
+		idx = append(idx, int32(i))
+		if s[i] == '%' && i+2 < len(s)+0 && isHex(s[i+1]) && isHex(s[i+2]) {
+			out = append(out, unhex(s[i+1])<<4|unhex(s[i+2]))
+			i += 2
+			escaped = true
+			continue
+		}
+		out = append(out, s[i])
+	}
+	return out, append(idx, int32(len(s))), escaped
+}
+
+func isHex(c byte) bool { return isDigit(c) || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
+
+func unhex(c byte) byte {
+	switch {
+	case isDigit(c):
+		return c - '0'
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
+}
+
+// mergeSpans sorts spans by start and joins those that overlap or touch.
+func mergeSpans(spans []span) []span {
+	slices.SortFunc(spans, func(a, b span) int { return a.start - b.start })
+	out := spans[:1]
+	for _, sp := range spans[1:] {
+		last := &out[len(out)-1]
+		if sp.start <= last.end {
+			last.end = max(last.end, sp.end)
+			continue
+		}
+		out = append(out, sp)
+	}
+	return out
+}
+
+// findPairs appends the ranges the pair, URL and auth rules find.
+//
+// Those rules start only at ':', '=' and ' ' (the space after "Bearer" or
+// "Basic"); strings.IndexByte, which is vectorised, finds the next of each,
+// so clean values cost little more than a memory scan.
+func (m *Masker) findPairs(s string, found []span) []span {
 	colon, equals, space := nextByte(s, 0, ':'), nextByte(s, 0, '='), len(s)
 	if m.auth {
 		space = nextByte(s, 0, ' ')
@@ -102,6 +197,9 @@ func (m *Masker) pairValue(s string, sep int) (span, bool) {
 	}
 	if k > 0 && (s[k-1] == '"' || s[k-1] == '\'') {
 		k--
+		if k > 0 && s[k-1] == '\\' { // \"key\": inside a %q-quoted string
+			k--
+		}
 	}
 	keyEnd := k
 	for k > 0 && isNameByte(s[k-1]) {
@@ -129,6 +227,15 @@ func (m *Masker) pairValue(s string, sep int) (span, bool) {
 	}
 	if v >= len(s) {
 		return span{}, false
+	}
+	if s[v] == '\\' && v+1 < len(s) && (s[v+1] == '"' || s[v+1] == '\'') {
+		// \"value\": a quoted value inside a %q-quoted string.
+		closing := "\\" + string(s[v+1])
+		end := strings.Index(s[v+2:], closing)
+		if end < 0 {
+			end = len(s) - v - 2
+		}
+		return m.unlessMasked(s, v+2, v+2+end)
 	}
 	if q := s[v]; q == '"' || q == '\'' {
 		end := strings.IndexByte(s[v+1:], q)

@@ -25,6 +25,8 @@ const (
 	EnvURLPrefix        = "APP_ERROR_URL_PREFIX"
 	EnvEmailSender      = "APP_ERROR_EMAIL_SENDER"
 	EnvMaskAllowKeys    = "APP_ERROR_MASK_ALLOW_KEYS"
+	EnvMaskedKeySegment = "APP_ERROR_MASKED_KEY_SEGMENTS"
+	EnvMaskEmails       = "APP_ERROR_MASK_EMAILS"
 )
 
 // Config holds the settings of the Python error-tracker, under the same
@@ -48,9 +50,18 @@ type Config struct {
 	// compared without case (APP_ERROR_MASKED_KEY_HAS, comma-separated).
 	// Nil means maskattr.DefaultKeyHas (password, secret, passwd, token,
 	// api_key, apikey, authorization, cookie, credential, private_key,
-	// session); an empty, non-nil list — or the variable set to an empty
-	// string — turns key masking off.
+	// session, passphrase, access_key, signature, card_number, credit_card;
+	// '-' and '_' alike and optional); an empty, non-nil list — or the
+	// variable set to an empty string — turns key masking off.
 	MaskedKeyHas []string
+	// MaskedKeySegments lists short words that make a key secret only as a
+	// whole segment of it (APP_ERROR_MASKED_KEY_SEGMENTS, comma-separated).
+	// Nil means maskattr.DefaultKeySegments (pwd, ssn, cvv, cvc); an empty,
+	// non-nil list turns them off.
+	MaskedKeySegments []string
+	// MaskEmails masks e-mail addresses wherever they appear
+	// (APP_ERROR_MASK_EMAILS, default off).
+	MaskEmails bool
 	// MaskAllowKeys lists attribute keys that are never masked by key
 	// (APP_ERROR_MASK_ALLOW_KEYS). Nil means maskattr.DefaultAllowKeys.
 	MaskAllowKeys []string
@@ -67,6 +78,24 @@ type Config struct {
 	DisableURLMasking  bool
 	DisableAuthMasking bool
 	DisableTextMasking bool
+
+	// SpoolDir puts a disk spool under the exporters' queues
+	// (APP_ERROR_SPOOL_DIR, default none): what is accepted and not yet
+	// exported survives a kill and is delivered on the next start. See
+	// [WithSpool], which overrides it.
+	SpoolDir string
+	// SpoolMaxBytes bounds the spool on disk (APP_ERROR_SPOOL_MAX_BYTES,
+	// a number of bytes with an optional KiB, MiB or GiB suffix); zero or
+	// less means DefaultSpoolMaxBytes, 256 MiB.
+	SpoolMaxBytes int64
+	// DisableJWTMasking, DisablePEMMasking, DisableProviderKeyMasking and
+	// DisableCardMasking switch off the format rules of package maskattr
+	// (JSON Web Tokens, PEM private keys, provider keys, payment card
+	// numbers, wherever they appear). All are on by default.
+	DisableJWTMasking         bool
+	DisablePEMMasking         bool
+	DisableProviderKeyMasking bool
+	DisableCardMasking        bool
 }
 
 // WithDefaults returns c with every unset field at its default.
@@ -123,6 +152,13 @@ func (c Config) maskRules() maskattr.Rules {
 		DisableURLRule:  c.DisableURLMasking,
 		DisableAuthRule: c.DisableAuthMasking,
 		DisableTextRule: c.DisableTextMasking,
+		KeySegments:     c.MaskedKeySegments,
+		MaskEmails:      c.MaskEmails,
+
+		DisableJWTRule:         c.DisableJWTMasking,
+		DisablePEMRule:         c.DisablePEMMasking,
+		DisableProviderKeyRule: c.DisableProviderKeyMasking,
+		DisableCardRule:        c.DisableCardMasking,
 	}
 }
 
@@ -152,8 +188,19 @@ func ConfigFromEnv() (Config, error) {
 	if v, ok := os.LookupEnv(EnvMaskAllowKeys); ok {
 		c.MaskAllowKeys = splitList(v)
 	}
+	if v, ok := os.LookupEnv(EnvMaskedKeySegment); ok {
+		c.MaskedKeySegments = splitList(v)
+	}
+	if v, ok := os.LookupEnv(EnvMaskEmails); ok {
+		b, err := parseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", EnvMaskEmails, err))
+		}
+		c.MaskEmails = b
+	}
 	c.URLPrefix = os.Getenv(EnvURLPrefix)
 	c.EmailSender = strings.TrimSpace(os.Getenv(EnvEmailSender))
+	errs = append(errs, c.spoolFromEnv()...)
 	c = c.WithDefaults()
 	if err := c.Validate(); err != nil {
 		errs = append(errs, err)

@@ -112,3 +112,32 @@ func unsetAll(t *testing.T) {
 		}
 	}
 }
+
+// The masking words and the e-mail rule come from the environment too, and
+// reach the masker.
+func TestMaskingFromEnv(t *testing.T) {
+	t.Setenv(processor.EnvMaskedKeySegment, "pin, ssn")
+	t.Setenv(processor.EnvMaskEmails, "yes")
+	c, err := processor.ConfigFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(c.MaskedKeySegments, []string{"pin", "ssn"}) || !c.MaskEmails {
+		t.Fatalf("segments %q, mask emails %v", c.MaskedKeySegments, c.MaskEmails)
+	}
+	p, err := processor.New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := p.Masker()
+	if !m.KeyMatches("card.pin") || m.KeyMatches("customer.cvv") {
+		t.Error("key segments from the environment not applied")
+	}
+	if got, _ := m.String("mail to bob@example.com failed"); strings.Contains(got, "bob@") {
+		t.Errorf("e-mail not masked: %q", got)
+	}
+	t.Setenv(processor.EnvMaskEmails, "perhaps")
+	if _, err := processor.ConfigFromEnv(); err == nil || !strings.Contains(err.Error(), processor.EnvMaskEmails) {
+		t.Errorf("a bad boolean: %v", err)
+	}
+}

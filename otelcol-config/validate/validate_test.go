@@ -76,24 +76,38 @@ func readRedaction(t *testing.T) redactionConfig {
 // Collector masks too, and the allow-lists are equal.
 func TestMaskedKeysMatchTheGoDefaults(t *testing.T) {
 	r := readRedaction(t)
-	if len(r.BlockedKeyPatterns) != 1 {
-		t.Fatalf("want one key pattern, got %v", r.BlockedKeyPatterns)
+	var keyREs []*regexp.Regexp
+	for _, p := range r.BlockedKeyPatterns {
+		keyREs = append(keyREs, regexp.MustCompile(p))
 	}
-	keyRE := regexp.MustCompile(r.BlockedKeyPatterns[0])
+	collector := func(key string) bool {
+		for _, re := range keyREs {
+			if re.MatchString(key) {
+				return true
+			}
+		}
+		return false
+	}
 	m, err := maskattr.New(maskattr.Rules{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	var keys []string
 	for _, sub := range maskattr.DefaultKeyHas() {
-		for _, key := range []string{sub, "app." + sub, strings.ToUpper(sub) + "_X"} {
-			if !keyRE.MatchString(key) || !m.KeyMatches(key) {
-				t.Errorf("%q: collector masks %v, Go masks %v", key, keyRE.MatchString(key), m.KeyMatches(key))
-			}
+		keys = append(keys, sub, "app."+sub, strings.ToUpper(sub)+"_X", "x-"+strings.ReplaceAll(sub, "_", "-"),
+			strings.ReplaceAll(sub, "_", ""))
+	}
+	for _, w := range maskattr.DefaultKeySegments() {
+		keys = append(keys, w, "customer."+w, w+"_last4", "user"+strings.ToUpper(w[:1])+w[1:], strings.ToUpper(w)+"Hash")
+	}
+	for _, key := range keys {
+		if !collector(key) || !m.KeyMatches(key) {
+			t.Errorf("%q: collector masks %v, Go masks %v", key, collector(key), m.KeyMatches(key))
 		}
 	}
-	for _, key := range []string{"http.route", "url.path", "user.id", "http.request.method", "db.statement"} {
-		if keyRE.MatchString(key) || m.KeyMatches(key) {
-			t.Errorf("%q is masked: collector %v, Go %v", key, keyRE.MatchString(key), m.KeyMatches(key))
+	for _, key := range []string{"http.route", "url.path", "user.id", "http.request.method", "db.statement", "classname", "pwdhash", "cache.key", "error.code"} {
+		if collector(key) || m.KeyMatches(key) {
+			t.Errorf("%q is masked: collector %v, Go %v", key, collector(key), m.KeyMatches(key))
 		}
 	}
 	want := maskattr.DefaultAllowKeys()
@@ -120,7 +134,11 @@ func TestBlockedValues(t *testing.T) {
 		return false
 	}
 	for _, secret := range []string{"Bearer eyJhbGciOiJIUzI1NiJ9.e30", "Basic dXNlcjpwYXNzd29yZA==", "postgres://admin:hunter2@db/app",
-		"https://api.example.com/x?access_token=abc", "login failed: password=hunter2", "client_secret: s3"} {
+		"https://api.example.com/x?access_token=abc", "login failed: password=hunter2", "client_secret: s3",
+		"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+		"-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----", "key AKIAIOSFODNN7EXAMPLE", "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+		"ghp_16C7e42F292c6912E7710c838347Ae178B4a", "xoxb-2637548326-1234567890123-AbCdEfGh", "AIzaSyDdI0hCZtE6vySjMm-WEfRq3CPzqKqqsHI",
+		"x-api-key=k3yvalue1"} {
 		if !matches(secret) {
 			t.Errorf("%q passes unmasked", secret)
 		}
