@@ -199,7 +199,7 @@ func (g *Grouper) Group(e Exception) (fingerprint, basis string) {
 	if text == "" {
 		text = e.Message
 	}
-	template := g.norm.Normalize(messageHead(text, e.IsMessage))
+	template := g.templateOf(text, e.IsMessage)
 	h.write(kind)
 	if e.IsMessage {
 		h.write("message") // a captured message is not an exception of the same text
@@ -316,6 +316,36 @@ func messageHead(message string, isMessage bool) string {
 		message = strings.ToValidUTF8(message[:maxMessageBytes], "")
 	}
 	return message
+}
+
+// Bounds of what makes a v3 template.
+const (
+	maxScannedBytes  = 64 << 10 // the quoted strings of so much of a message are replaced
+	maxTemplateBytes = 512      // the template is cut here
+)
+
+// templateOf returns the v3 template of a message: its first line (of an
+// errors.Join), with quoted strings replaced over its first 64 KB, then cut
+// to 1 KB and normalised, the template cut to 512 bytes. The cut of the
+// message falls after the quoted values are gone, and the template is cut
+// again, so a value of any length that runs past the first cut groups the
+// same: the cut never changes the group. (A first kilobyte made mostly of
+// URLs, paths or hex, which shrink to placeholders, may still leave the
+// template shorter than its cut.)
+func (g *Grouper) templateOf(text string, isMessage bool) string {
+	head := text
+	if line, _, joined := strings.Cut(head, "\n"); joined && !isMessage {
+		head = line
+	}
+	if len(head) > maxMessageBytes {
+		head = replaceQuoted(head[:min(len(head), maxScannedBytes)])
+		head = messageHead(head, isMessage)
+	}
+	t := g.norm.Normalize(head)
+	if len(t) > maxTemplateBytes {
+		t = strings.ToValidUTF8(t[:maxTemplateBytes], "")
+	}
+	return t
 }
 
 // place is where app code met an exception.

@@ -256,3 +256,26 @@ func FuzzFrames(f *testing.F) {
 		}
 	})
 }
+
+// The cut of a long message never changes the group: a quoted or unquoted
+// value that runs past it groups the same whatever its length.
+func TestCutNeverChangesTheGroup(t *testing.T) {
+	g := newTestGrouper(t)
+	fp := func(msg string) string {
+		fp, _ := g.Group(Exception{Service: "shop", Type: "*errors.errorString", Message: msg, Stacktrace: scopeStack(handler)})
+		return fp
+	}
+	prefix := "upstream rejected the request: " + strings.Repeat("detail ", 137) // 990 bytes
+	for _, tt := range []struct{ why, a, b string }{
+		{"a quoted value across the cut", prefix + `body "` + strings.Repeat("a", 50) + `" end`, prefix + `body "` + strings.Repeat("b", 5000) + `" end`},
+		{"a quoted value that ends just before or after the cut", prefix + `body "` + strings.Repeat("c", 20) + `" end`, prefix + `body "` + strings.Repeat("c", 30) + `" end`},
+		{"hex across the cut", prefix + "id deadbeefcafe" + strings.Repeat("0", 40), prefix + "id 0123abcd" + strings.Repeat("f", 400)},
+	} {
+		if a, b := fp(tt.a), fp(tt.b); a != b {
+			t.Errorf("%s: two groups", tt.why)
+		}
+	}
+	if fp(prefix+"x") == fp(strings.Repeat("other ", 200)) {
+		t.Error("two different long messages share a group")
+	}
+}
