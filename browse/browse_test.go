@@ -393,3 +393,23 @@ func TestNewRejectsNoStore(t *testing.T) {
 		t.Error("no error without a store")
 	}
 }
+
+// The list shows a bounded excerpt of a long message; the group's page
+// shows all of it.
+func TestListShowsAnExcerpt(t *testing.T) {
+	s := newStore(t)
+	long := "upstream said: " + strings.Repeat("very long body ", 20000) + "END-OF-MESSAGE"
+	if err := s.Export(context.Background(), []exporter.Record{record("long", time.Now(), long)}); err != nil {
+		t.Fatal(err)
+	}
+	c := newServer(t, s, withAuth(browse.Config{}))
+	c.user, c.pass = "admin", "pw"
+	resp, list := c.get(browse.DefaultURLPrefix)
+	if resp.StatusCode != http.StatusOK || len(list) > 20_000 || strings.Contains(list, "END-OF-MESSAGE") || !strings.Contains(list, "upstream said: very long body") {
+		t.Errorf("list: status %d, %d bytes, want the start of the message only", resp.StatusCode, len(list))
+	}
+	resp, detail := c.get(browse.DefaultURLPrefix + "/long")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(detail, "END-OF-MESSAGE") {
+		t.Errorf("detail: status %d, want the whole message", resp.StatusCode)
+	}
+}

@@ -15,12 +15,32 @@ import (
 
 const timeLayout = "2006-01-02 15:04:05 UTC"
 
+// maxExcerptRunes bounds the message a list row shows; the group's page
+// shows it whole.
+const maxExcerptRunes = 300
+
+// excerpt returns the start of s, at most maxExcerptRunes runes, with an
+// ellipsis when it was cut.
+func excerpt(s string) string {
+	n := 0
+	for i := range s {
+		if n == maxExcerptRunes {
+			return s[:i] + "…"
+		}
+		n++
+	}
+	return s
+}
+
 // groupRow is one line of the list page.
 type groupRow struct {
 	exporter.Group
 	// Title names the group in the list: the type, or for a generic
 	// type the sentinel's text (listTitle).
-	Title     string
+	Title string
+	// Excerpt is the start of the message: a group's message may be as long
+	// as its bound, and the list shows many groups.
+	Excerpt   string
 	URL       string
 	FirstSeen string
 	LastSeen  string
@@ -96,7 +116,7 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 	for _, g := range page.Groups {
 		row := groupRow{Group: g, URL: base + url.PathEscape(g.Fingerprint),
 			FirstSeen: g.FirstSeen.Format(timeLayout), LastSeen: g.LastSeen.Format(timeLayout), Where: g.Route,
-			Title: listTitle(g.Type, g.Message, h.sentinels)}
+			Title: excerpt(listTitle(g.Type, g.Message, h.sentinels)), Excerpt: excerpt(g.Message)}
 		if row.Where == "" {
 			row.Where = g.Path
 		}
