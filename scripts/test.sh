@@ -29,7 +29,7 @@ fi
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.build/*'))
 [ -z "$unformatted" ] || die "gofmt would change: $unformatted"
 
-for mod in . bench otelcol-config/validate; do
+for mod in . bench otelcol-config/validate otelcol-config/errortrackerexporter; do
 	log "go vet ($mod)"
 	(cd "$mod" && go vet ./...)
 done
@@ -37,6 +37,8 @@ log "go test -race"
 go test -race -count=1 -timeout 30m ./...
 log "go test -race (the Collector configuration, a module of its own)"
 (cd otelcol-config/validate && go test -race -count=1 -timeout 20m ./...)
+log "go test -race (the errortracker Collector components, a module of their own)"
+(cd otelcol-config/errortrackerexporter && go test -race -count=1 -timeout 20m ./...)
 log "benchmarks (one iteration each, as tests; the README gives the commands that measure)"
 ERRORTRACKER_BENCH_ROWS=100000 go test -count=1 -run '^$' -bench . -benchtime 1x -timeout 20m ./...
 (cd bench && go test -race -count=1 -run . -bench . -benchtime 1x ./...)
