@@ -21,6 +21,9 @@ const (
 	DropExportFailed = "export_failed"   // retries ran out, or the error was permanent
 	DropFiltered     = "filtered"        // a Filter said it is not a bug
 	DropDuplicate    = "duplicate"       // a log record of an exception its span recorded too
+	DropNotSpooled   = "not_spooled"     // the spool's writer fell behind (a stalled disk): kept in memory only, not dropped from it
+	DropSpoolFull    = "spool_full"      // the oldest records in the spool, past its byte bound
+	DropSpoolTorn    = "spool_torn"      // a torn or corrupt segment tail found on start (at least one record each)
 )
 
 type metrics struct {

@@ -16,6 +16,10 @@ const (
 	DefaultBatchSize     = 10000
 	DefaultFlushInterval = time.Second
 	DefaultExportTimeout = 30 * time.Second
+	// DefaultQueueBytes bounds each exporter's queue in bytes: 64 MiB, a
+	// full queue of 65,536 records of 1 KiB each, or 16,000 with 4 KiB
+	// stacks.
+	DefaultQueueBytes = 64 << 20
 )
 
 // Option configures [New] and [Processor.Init].
@@ -31,6 +35,9 @@ type settings struct {
 	next          []sdktrace.SpanProcessor
 	exporters     []exporter.Exporter
 	queueSize     int
+	queueBytes    int64
+	spool         SpoolConfig
+	crashDir      string
 	batchSize     int
 	flushInterval time.Duration
 	exportTimeout time.Duration
@@ -47,6 +54,7 @@ type settings struct {
 func newSettings(opts []Option) settings {
 	s := settings{
 		queueSize:     DefaultQueueSize,
+		queueBytes:    DefaultQueueBytes,
 		batchSize:     DefaultBatchSize,
 		flushInterval: DefaultFlushInterval,
 		exportTimeout: DefaultExportTimeout,
@@ -97,6 +105,21 @@ func WithQueueSize(n int) Option {
 	return optionFunc(func(s settings) settings {
 		if n > 0 {
 			s.queueSize = n
+		}
+		return s
+	})
+}
+
+// WithQueueBytes bounds each exporter's queue, and the buffer that holds
+// records before Init, to about n bytes of records (default
+// DefaultQueueBytes, 64 MiB), so that large stacks cannot fill the heap
+// before the record count is reached. A record counts its strings and
+// attributes and a fixed overhead; the batch an exporter is working on
+// counts until it is done. Values below 1 are ignored.
+func WithQueueBytes(n int64) Option {
+	return optionFunc(func(s settings) settings {
+		if n > 0 {
+			s.queueBytes = n
 		}
 		return s
 	})

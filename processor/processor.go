@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/baggage"
@@ -19,6 +20,7 @@ import (
 	"github.com/errortracker/errortracker/grouping"
 	"github.com/errortracker/errortracker/intake"
 	"github.com/errortracker/errortracker/maskattr"
+	"github.com/errortracker/errortracker/processor/internal/spool"
 	"github.com/errortracker/errortracker/scope"
 )
 
@@ -43,12 +45,17 @@ type Processor struct {
 	stopped     atomic.Bool
 	parking     parking // log records waiting for their span to end
 
-	mu       sync.Mutex
-	settings settings
-	sinks    []*sink           // nil until initialised
-	pending  []exporter.Record // records captured before Init
-	shutdown sync.Once
-	stopErr  error
+	// sinks is read lock-free on the delivery path: nil until initialised,
+	// set once.
+	sinks atomic.Pointer[[]*sink]
+	spool *spool.Spool // nil without one; set with sinks, under mu
+
+	mu           sync.Mutex
+	settings     settings
+	pending      []exporter.Record // records captured before Init
+	pendingBytes int64
+	shutdown     sync.Once
+	stopErr      error
 }
 
 // maskedResource caches the masked copy of the last resource seen: a
@@ -72,6 +79,9 @@ func New(cfg Config, opts ...Option) (*Processor, error) {
 		return nil, fmt.Errorf("processor: %w", err)
 	}
 	s := newSettings(opts)
+	if s.spool.Dir == "" && cfg.SpoolDir != "" {
+		s.spool = SpoolConfig{Dir: cfg.SpoolDir, MaxBytes: cfg.SpoolMaxBytes}
+	}
 	grouper, err := grouping.New(grouping.Config{AppPackages: s.appPackages, Rules: s.groupingRules})
 	if err != nil {
 		return nil, fmt.Errorf("processor: %w", err)
@@ -116,7 +126,7 @@ func New(cfg Config, opts ...Option) (*Processor, error) {
 func (p *Processor) Init(opts ...Option) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.sinks != nil {
+	if p.sinks.Load() != nil {
 		return ErrAlreadyInitialised
 	}
 	if p.stopped.Load() {
@@ -143,15 +153,55 @@ func (p *Processor) startSinks() {
 }
 
 func (p *Processor) startSinksLocked() {
-	p.sinks = make([]*sink, 0, len(p.settings.exporters))
-	for _, e := range p.settings.exporters {
-		p.sinks = append(p.sinks, newSink(e, p.completeRecords, p.settings, p.metrics, p.log))
+	names := sinkNames(p.settings.exporters)
+	p.spool = p.openSpool(names)
+	sinks := make([]*sink, 0, len(p.settings.exporters))
+	for i, e := range p.settings.exporters {
+		sinks = append(sinks, newSink(e, names[i], p.completeRecords, p.settings, p.metrics, p.log, p.spool, i))
 	}
+	p.sinks.Store(&sinks)
 	if len(p.pending) > 0 {
-		for _, s := range p.sinks {
-			s.offer(p.pending)
+		p.offer(sinks, p.pending)
+		p.pending, p.pendingBytes = nil, 0
+	}
+}
+
+// openSpool opens the configured spool, or returns nil: without one, when
+// another process holds it past the lock timeout, or when it cannot be
+// opened. None of these stops the app: it runs on memory alone and says
+// so in its log.
+func (p *Processor) openSpool(names []string) *spool.Spool {
+	c := p.settings.spool
+	if c.Dir == "" {
+		return nil
+	}
+	sp, err := spool.Open(spool.Config{
+		Dir: c.Dir, MaxBytes: c.MaxBytes, LockTimeout: c.LockTimeout, CommitInterval: c.CommitInterval,
+		Names: names, Drop: p.metrics.drop, Log: p.log,
+	})
+	if err != nil {
+		p.log.Error("error tracker: running without the disk spool, on memory alone", "dir", c.Dir, "error", err)
+		return nil
+	}
+	return sp
+}
+
+// offer numbers records in the spool, when there is one, and queues them
+// for every exporter. The spool calls back under its lock, so that every
+// sink sees the records in the order of their numbers.
+func (p *Processor) offer(sinks []*sink, recs []exporter.Record) {
+	if p.spool == nil {
+		for _, s := range sinks {
+			s.offer(recs, 0)
 		}
-		p.pending = nil
+		return
+	}
+	if !p.spool.Add(recs, func(first uint64) {
+		for _, s := range sinks {
+			s.offer(recs, first)
+		}
+	}) {
+		p.metrics.drop(len(recs), DropNotSpooled)
 	}
 }
 
@@ -323,20 +373,36 @@ func (p *Processor) deliver(records []exporter.Record) {
 		return
 	}
 	p.metrics.captured.Add(context.Background(), int64(len(kept)))
-	p.mu.Lock()
-	sinks := p.sinks
-	if sinks == nil {
-		room := p.settings.queueSize - len(p.pending)
-		n := min(room, len(kept))
-		p.pending = append(p.pending, kept[:n]...)
-		p.mu.Unlock()
-		p.metrics.drop(len(kept)-n, DropNotInit)
+	if sinks := p.sinks.Load(); sinks != nil {
+		p.offer(*sinks, kept)
 		return
 	}
-	p.mu.Unlock()
-	for _, s := range sinks {
-		s.offer(kept)
+	p.mu.Lock()
+	if sinks := p.sinks.Load(); sinks != nil { // Init ran meanwhile
+		p.mu.Unlock()
+		p.offer(*sinks, kept)
+		return
 	}
+	n := 0
+	for i := range kept {
+		size := recordSize(&kept[i])
+		if len(p.pending) >= p.settings.queueSize || p.pendingBytes+size > p.settings.queueBytes {
+			break
+		}
+		p.pending = append(p.pending, kept[i])
+		p.pendingBytes += size
+		n++
+	}
+	p.mu.Unlock()
+	p.metrics.drop(len(kept)-n, DropNotInit)
+}
+
+// loadSinks returns the sinks, nil before Init.
+func (p *Processor) loadSinks() []*sink {
+	if s := p.sinks.Load(); s != nil {
+		return *s
+	}
+	return nil
 }
 
 func (p *Processor) filtered(r exporter.Record) bool {
@@ -351,9 +417,7 @@ func (p *Processor) filtered(r exporter.Record) bool {
 // ForceFlush exports every record queued before the call and flushes the
 // wrapped processors, within ctx's deadline.
 func (p *Processor) ForceFlush(ctx context.Context) error {
-	p.mu.Lock()
-	sinks := p.sinks
-	p.mu.Unlock()
+	sinks := p.loadSinks()
 	var errs []error
 	for _, s := range sinks {
 		if err := s.forceFlush(ctx); err != nil {
@@ -368,10 +432,23 @@ func (p *Processor) ForceFlush(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Shutdown stops accepting spans, exports what is queued within ctx's
-// deadline (records left over are dropped and counted), shuts the exporters
-// and the wrapped processors down. Calls after the first return the first
-// call's result.
+// Shutdown stops accepting spans and returns by ctx's deadline (plus a
+// grace of 20 ms for workers and exporters that honour ctx to return), in
+// two phases. First it drains: every exporter's worker exports what is queued
+// (and, with a spool, what the spool holds for it) until ctx ends; then it
+// gives up, even in the middle of an export or a retry's backoff. Second,
+// once every worker has stopped, it shuts the exporters down, so that a
+// store shared by several of them (the ClickHouse store, which the mail
+// policy reads) outlives the last one that uses it; then the spool is
+// closed and the wrapped processors are shut down.
+//
+// Without a spool, records left over are dropped and counted; with one
+// they stay in it for the next start. An exporter that ignores ctx can
+// keep its worker past the deadline: Shutdown still returns then, with an
+// error, and leaves running only that worker and, behind it, the
+// exporters' Shutdown calls and the spool's Close, which happen when it
+// returns — never while it is still exporting. Calls after the first
+// return the first call's result.
 func (p *Processor) Shutdown(ctx context.Context) error {
 	p.shutdown.Do(func() {
 		// Log records still waiting for a span go out as they were logged.
@@ -380,35 +457,98 @@ func (p *Processor) Shutdown(ctx context.Context) error {
 		}
 		p.stopped.Store(true)
 		p.mu.Lock()
-		sinks := p.sinks
 		pending := len(p.pending)
-		p.pending = nil
+		p.pending, p.pendingBytes = nil, 0
 		p.mu.Unlock()
+		sinks := p.loadSinks()
 		p.metrics.drop(pending, DropShutdown)
 		var errs []error
-		var wg sync.WaitGroup
-		errCh := make(chan error, len(sinks))
+		var mu sync.Mutex
+		addErr := func(err error) {
+			mu.Lock()
+			errs = append(errs, err)
+			mu.Unlock()
+		}
+		grace, cancelGrace := withGrace(ctx, shutdownGrace)
+		defer cancelGrace()
+		// Phase one: drain every queue.
+		var drained sync.WaitGroup
 		for _, s := range sinks {
-			wg.Go(func() {
-				if err := s.shutdown(ctx); err != nil {
-					errCh <- fmt.Errorf("processor: shut down %T: %w", s.exp, err)
+			drained.Go(func() {
+				if err := s.drain(ctx, grace); err != nil {
+					addErr(fmt.Errorf("processor: drain %s: %w", s.name, err))
 				}
 			})
 		}
-		wg.Wait()
-		close(errCh)
-		for err := range errCh {
-			errs = append(errs, err)
+		drained.Wait()
+		// Phase two: once every worker has stopped, shut the exporters.
+		allDone := make(chan struct{})
+		go func() {
+			for _, s := range sinks {
+				<-s.done
+			}
+			close(allDone)
+		}()
+		finish := func(ctx, grace context.Context) {
+			var wg sync.WaitGroup
+			for _, s := range sinks {
+				wg.Go(func() {
+					if err := s.shutdownExporter(ctx, grace); err != nil {
+						addErr(fmt.Errorf("processor: shut down %s: %w", s.name, err))
+					}
+				})
+			}
+			wg.Wait()
+			if p.spool != nil {
+				if err := p.spool.Close(); err != nil {
+					addErr(fmt.Errorf("processor: close the spool: %w", err))
+				}
+			}
+		}
+		select {
+		case <-allDone:
+			finish(ctx, grace)
+		case <-grace.Done():
+			// A worker is stuck in an exporter that ignores ctx. Shut the
+			// exporters down when it returns, with a short deadline of
+			// their own; until then nothing closes what it uses.
+			go func() {
+				<-allDone
+				late, cancel := context.WithTimeout(context.Background(), lateShutdownTimeout)
+				defer cancel()
+				finish(late, late)
+			}()
 		}
 		for _, n := range p.next {
 			if err := n.Shutdown(ctx); err != nil {
-				errs = append(errs, err)
+				addErr(err)
 			}
 		}
+		mu.Lock()
 		p.stopErr = errors.Join(errs...)
+		mu.Unlock()
 	})
 	return p.stopErr
 }
+
+// shutdownGrace is how long past its deadline Shutdown waits for workers
+// and exporters that honour ctx to notice it and return: they need a
+// moment, an exporter that ignores ctx gets no more than that.
+const shutdownGrace = 20 * time.Millisecond
+
+// withGrace returns a context that ends grace after ctx does.
+func withGrace(ctx context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	g, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(grace, cancel)
+		context.AfterFunc(g, func() { t.Stop() })
+	})
+	return g, func() { stop(); cancel() }
+}
+
+// lateShutdownTimeout bounds the exporters' Shutdown when it runs after
+// Shutdown's deadline, behind a worker that returned late.
+const lateShutdownTimeout = 5 * time.Second
 
 // maskedSpan is the masked copy of a span that wrapped processors receive.
 // Embedding the SDK's ReadOnlySpan keeps every other method, and the
