@@ -33,10 +33,14 @@ type Exporter struct {
 	sent   []time.Time // individual new-group mails within the digest window
 	digest []mailGroup // new groups waiting for the digest
 	since  time.Time   // when the first of them arrived
-	sendMu sync.Mutex  // one SMTP conversation at a time
+	sendMu chan struct{} // one SMTP conversation at a time; a channel, so that waiting for it honours ctx
 	stop   chan struct{}
 	done   chan struct{}
 	once   sync.Once
+	// base is the digest loop's context: cancelled when Shutdown's
+	// deadline passes, so that a send in flight gives up then.
+	base       context.Context
+	cancelBase context.CancelFunc
 }
 
 // groupMemory is what this process mailed about a group.
@@ -62,7 +66,9 @@ func New(cfg Config) (*Exporter, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Exporter{cfg: cfg, tmpl: t, groups: map[string]*groupMemory{}, stop: make(chan struct{}), done: make(chan struct{})}
+	e := &Exporter{cfg: cfg, tmpl: t, groups: map[string]*groupMemory{}, sendMu: make(chan struct{}, 1),
+		stop: make(chan struct{}), done: make(chan struct{})}
+	e.base, e.cancelBase = context.WithCancel(context.Background())
 	go e.digestLoop()
 	return e, nil
 }
@@ -72,6 +78,7 @@ func New(cfg Config) (*Exporter, error) {
 type pending struct {
 	group  mailGroup
 	commit func(m *groupMemory, now time.Time)
+	key    string // what is claimed in the store before mailing
 }
 
 // Export applies the policy to a batch and sends the mails it calls for.
@@ -120,8 +127,20 @@ func (e *Exporter) Export(ctx context.Context, records []exporter.Record) error 
 	}
 	e.mu.Unlock()
 
+	held, err := e.claim(ctx, mails)
+	if err != nil {
+		return err
+	}
 	var errs []error
 	for _, m := range mails {
+		if !held[m.key] {
+			// Another instance, or this process before a restart, has
+			// claimed this mail: it is not sent again.
+			e.mu.Lock()
+			m.commit(e.memory(m.group.Record.Fingerprint), time.Now())
+			e.mu.Unlock()
+			continue
+		}
 		if err := e.sendGroups(ctx, e.cfg.subject(m.group), headline(m.group), []mailGroup{m.group}); err != nil {
 			errs = append(errs, err)
 			continue
@@ -131,6 +150,46 @@ func (e *Exporter) Export(ctx context.Context, records []exporter.Record) error 
 		e.mu.Unlock()
 	}
 	return errors.Join(errs...)
+}
+
+// claim claims the mails in the store, when it hands out claims
+// (exporter.Claimer), and returns the keys this exporter holds; without
+// such a store every mail is held. Claiming before sending makes a mail go
+// out at most once across restarts, replays of the spool and instances: a
+// kill between the claim and the send loses that one mail rather than
+// sending it twice. An error means the store cannot tell: the batch is
+// retried later and no mail goes out meanwhile.
+func (e *Exporter) claim(ctx context.Context, mails []pending) (map[string]bool, error) {
+	held := map[string]bool{}
+	claimer, ok := e.cfg.Store.(exporter.Claimer)
+	if !ok || len(mails) == 0 {
+		for _, m := range mails {
+			held[m.key] = true
+		}
+		return held, nil
+	}
+	keys := make([]string, len(mails))
+	for i, m := range mails {
+		keys[i] = m.key
+	}
+	got, err := claimer.Claim(ctx, keys...)
+	if err != nil {
+		return nil, fmt.Errorf("smtp: claim the mails in the store before sending: %w", err)
+	}
+	for _, k := range got {
+		held[k] = true
+	}
+	return held, nil
+}
+
+// mailKey names a mail for the claim: its kind, group and what makes it
+// unique (the resolve a regression answers, the threshold crossed).
+func mailKey(kind, fp string, detail ...any) string {
+	k := "mail/" + kind + "/" + fp
+	for _, d := range detail {
+		k += "/" + fmt.Sprint(d)
+	}
+	return k
 }
 
 func (e *Exporter) memory(fp string) *groupMemory {
@@ -171,6 +230,7 @@ func (e *Exporter) decide(fp string, recs []exporter.Record, states map[string]e
 			out = append(out, pending{
 				group:  e.cfg.newMailGroup(kindNew, latest, count, 0, firstSeen(st, earliest.Time)),
 				commit: func(m *groupMemory, _ time.Time) { m.announced = true },
+				key:    mailKey("new", fp),
 			})
 		}
 	}
@@ -185,6 +245,7 @@ func (e *Exporter) decide(fp string, recs []exporter.Record, states map[string]e
 		out = append(out, pending{
 			group:  e.cfg.newMailGroup(kindRegression, latest, count, 0, firstSeen(st, earliest.Time)),
 			commit: func(m *groupMemory, _ time.Time) { m.regressionFor = resolvedAt },
+			key:    mailKey("regression", fp, resolvedAt.UnixNano()),
 		})
 	}
 
@@ -192,6 +253,7 @@ func (e *Exporter) decide(fp string, recs []exporter.Record, states map[string]e
 		out = append(out, pending{
 			group:  e.cfg.newMailGroup(kindThreshold, latest, count, th, firstSeen(st, earliest.Time)),
 			commit: func(m *groupMemory, at time.Time) { m.threshold, m.thresholdAt = th, at },
+			key:    mailKey("threshold", fp, th),
 		})
 	}
 	return out
@@ -262,7 +324,7 @@ func (e *Exporter) digestLoop() {
 			due := len(e.digest) > 0 && time.Since(e.since) >= e.cfg.DigestWindow
 			e.mu.Unlock()
 			if due {
-				ctx, cancel := context.WithTimeout(context.Background(), e.cfg.SendTimeout)
+				ctx, cancel := context.WithTimeout(e.base, e.cfg.SendTimeout)
 				if err := e.flushDigest(ctx); err != nil {
 					e.cfg.Logger.Warn("error tracker: digest mail not sent, will retry", "error", err)
 				}
@@ -275,9 +337,30 @@ func (e *Exporter) digestLoop() {
 // flushDigest sends the waiting new groups in one mail.
 func (e *Exporter) flushDigest(ctx context.Context) error {
 	e.mu.Lock()
-	groups := append([]mailGroup(nil), e.digest...)
+	all := append([]mailGroup(nil), e.digest...)
 	e.mu.Unlock()
-	if len(groups) == 0 {
+	if len(all) == 0 {
+		return nil
+	}
+	claims := make([]pending, len(all))
+	for i, g := range all {
+		claims[i] = pending{key: mailKey("new", g.Record.Fingerprint)}
+	}
+	held, err := e.claim(ctx, claims)
+	if err != nil {
+		return err
+	}
+	var groups []mailGroup
+	for i, g := range all {
+		if held[claims[i].key] {
+			groups = append(groups, g)
+		}
+	}
+	if len(groups) == 0 { // all announced elsewhere
+		e.mu.Lock()
+		e.digest = e.digest[len(all):]
+		e.since = time.Now()
+		e.mu.Unlock()
 		return nil
 	}
 	subject := oneLine(fmt.Sprintf("%s %d more new errors", e.cfg.SubjectPrefix, len(groups)))
@@ -287,7 +370,7 @@ func (e *Exporter) flushDigest(ctx context.Context) error {
 		return err
 	}
 	e.mu.Lock()
-	e.digest = e.digest[len(groups):]
+	e.digest = e.digest[len(all):]
 	e.since = time.Now()
 	e.mu.Unlock()
 	return nil
@@ -305,8 +388,12 @@ func (e *Exporter) sendGroups(ctx context.Context, subject, head string, groups 
 // Errors the server calls permanent (5xx) are marked so; the processor
 // retries the rest.
 func (e *Exporter) send(ctx context.Context, msg message) (err error) {
-	e.sendMu.Lock()
-	defer e.sendMu.Unlock()
+	select {
+	case e.sendMu <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("smtp: send %q: waiting for the conversation before it: %w", msg.subject, ctx.Err())
+	}
+	defer func() { <-e.sendMu }()
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.SendTimeout)
 	defer cancel()
 	defer func() {
@@ -367,12 +454,22 @@ func (e *Exporter) send(ctx context.Context, msg message) (err error) {
 	return c.Quit()
 }
 
-// Shutdown sends a waiting digest within ctx and stops the digest's timer.
+// Shutdown stops the digest's timer and sends a waiting digest, all
+// within ctx: when ctx ends first, a digest send in flight gives up and
+// Shutdown returns ctx's error.
 func (e *Exporter) Shutdown(ctx context.Context) error {
 	var err error
 	e.once.Do(func() {
+		stop := context.AfterFunc(ctx, e.cancelBase)
+		defer stop()
+		defer e.cancelBase()
 		close(e.stop)
-		<-e.done
+		select {
+		case <-e.done:
+		case <-ctx.Done():
+			err = fmt.Errorf("smtp: shutdown: %w", ctx.Err())
+			return
+		}
 		err = e.flushDigest(ctx)
 	})
 	return err
