@@ -31,7 +31,7 @@ const dropLogInterval = 10 * time.Second
 // is how records left by a killed process are delivered again.
 type sink struct {
 	exp      exporter.Exporter
-	name     string // stable: the spool's cursor is kept under it
+	name     string                  // stable: the spool's cursor is kept under it
 	complete func([]exporter.Record) // fills in what the span's goroutine left out
 	settings settings
 	metrics  *metrics

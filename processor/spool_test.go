@@ -30,7 +30,7 @@ func (failing) Shutdown(context.Context) error                  { return nil }
 type ignoring struct{ release chan struct{} }
 
 func (e ignoring) Export(context.Context, []exporter.Record) error { <-e.release; return nil }
-func (e ignoring) Shutdown(context.Context) error                 { <-e.release; return nil }
+func (e ignoring) Shutdown(context.Context) error                  { <-e.release; return nil }
 
 // startSpooled builds a processor on dir with opts, on a TracerProvider.
 func startSpooled(t *testing.T, dir string, opts ...processor.Option) (*sdktrace.TracerProvider, *processor.Processor) {

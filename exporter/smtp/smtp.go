@@ -30,9 +30,9 @@ type Exporter struct {
 
 	mu     sync.Mutex
 	groups map[string]*groupMemory
-	sent   []time.Time // individual new-group mails within the digest window
-	digest []mailGroup // new groups waiting for the digest
-	since  time.Time   // when the first of them arrived
+	sent   []time.Time   // individual new-group mails within the digest window
+	digest []mailGroup   // new groups waiting for the digest
+	since  time.Time     // when the first of them arrived
 	sendMu chan struct{} // one SMTP conversation at a time; a channel, so that waiting for it honours ctx
 	stop   chan struct{}
 	done   chan struct{}

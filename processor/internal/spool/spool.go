@@ -96,9 +96,9 @@ type Spool struct {
 	mu       sync.Mutex // guards pending; assigned changes under it
 	pending  []exporter.Record
 	spare    []exporter.Record // the last commit's pending, cleared, for the next
-	pendSeq  uint64        // sequence number of pending[0]
-	assigned atomic.Uint64 // the last sequence number handed out
-	closed   bool          // under wmu: Commit does nothing after Close
+	pendSeq  uint64            // sequence number of pending[0]
+	assigned atomic.Uint64     // the last sequence number handed out
+	closed   bool              // under wmu: Commit does nothing after Close
 
 	wmu       sync.Mutex // one writer: guards the files and the index
 	segs      []segment
