@@ -20,6 +20,7 @@ func routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /panic", panicView)
 	mux.HandleFunc("GET /message", messageView)
 	mux.HandleFunc("GET /scope", scopeView)
+	mux.HandleFunc("POST /crash", crashView)
 }
 
 func indexView(w http.ResponseWriter, r *http.Request) {
@@ -56,4 +57,19 @@ func scopeView(w http.ResponseWriter, r *http.Request) {
 	s.SetExtra("email", "example@example.com")
 	scope.CaptureException(ctx, fmt.Errorf("load user: %w", errValue))
 	http.Error(w, "scope error", http.StatusInternalServerError)
+}
+
+// crashView ends the process: a goroutine of its own panics, outside any
+// middleware, as a background job's bug would. With APP_ERROR_SPOOL_DIR
+// set, the crash is captured (processor.WithCrashCapture) and reported on
+// the next start. Only POST, so that no crawler or link preview kills the
+// app.
+func crashView(w http.ResponseWriter, r *http.Request) {
+	fmt.Fprintln(w, "crashing")
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+	go func() {
+		panic("unrecovered panic in a background goroutine")
+	}()
 }
