@@ -3,6 +3,9 @@ package maskattr_test
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/errortracker/errortracker/maskattr"
 )
@@ -129,5 +132,84 @@ func TestSecretFormats(t *testing.T) {
 	}
 	if !strings.Contains(pem, "PRIVATE KEY") {
 		t.Fatal("test data")
+	}
+}
+
+// Every value is bounded, after masking, with a visible mark; a secret the
+// bound cuts in two is masked whole; cutting twice changes nothing.
+func TestValuesAreBounded(t *testing.T) {
+	m := mustNew(t, maskattr.Rules{})
+	big := strings.Repeat("x", 10<<20)
+	kv, changed := m.KeyValue(attribute.String("http.request.form.comment", big))
+	got := kv.Value.AsString()
+	if !changed || len(got) > maskattr.DefaultValueLimit+64 || !strings.HasSuffix(got, "…[truncated 10,481,664 bytes]") {
+		t.Fatalf("10 MB form value: %d bytes, ends %q", len(got), got[max(0, len(got)-40):])
+	}
+	if again, changed := m.KeyValue(kv); changed || again.Value.AsString() != got {
+		t.Error("cutting twice changed the value")
+	}
+	ua, _ := m.KeyValue(attribute.String("user_agent.original", strings.Repeat("Mozilla ", 100_000)))
+	if len(ua.Value.AsString()) > maskattr.DefaultValueLimit+64 {
+		t.Errorf("an 800 KB user agent kept %d bytes", len(ua.Value.AsString()))
+	}
+	// A secret across the message bound: masked, not half shown.
+	const secret = "S3CRETVALUEabcdefghijklmnopqrstuvwxyz0123456789"
+	msg := strings.Repeat("m", maskattr.DefaultMessageLimit-20) + " password=" + secret + strings.Repeat(" tail", 20_000)
+	out, _ := m.KeyValue(attribute.String("exception.message", msg))
+	if s := out.Value.AsString(); strings.Contains(s, secret[:8]) || len(s) > maskattr.DefaultMessageLimit+64 {
+		t.Errorf("message cut: %d bytes, secret shown: %v", len(s), strings.Contains(s, secret[:8]))
+	}
+	stack, _ := m.KeyValue(attribute.String("exception.stacktrace", strings.Repeat("main.f(...)\n\t/m.go:1\n", 10_000)))
+	if s := stack.Value.AsString(); len(s) > maskattr.DefaultStackLimit+64 || !strings.Contains(s, "…[truncated ") {
+		t.Errorf("stack of %d bytes", len(s))
+	}
+	// Bounds are configurable, and can be turned off.
+	small := mustNew(t, maskattr.Rules{Limits: maskattr.Limits{Value: 16}})
+	if kv, _ := small.KeyValue(attribute.String("k", strings.Repeat("y", 40))); kv.Value.AsString() != strings.Repeat("y", 16)+"…[truncated 24 bytes]" {
+		t.Errorf("16-byte bound: %q", kv.Value.AsString())
+	}
+	if kv, changed := mustNew(t, maskattr.Rules{Limits: maskattr.Limits{Value: -1}}).KeyValue(attribute.String("k", big)); changed || len(kv.Value.AsString()) != len(big) {
+		t.Error("no bound still cut")
+	}
+}
+
+// Keys and values leave as valid UTF-8 with control characters escaped;
+// messages, stacks and form fields keep their line breaks.
+func TestInvalidUTF8AndControlCharacters(t *testing.T) {
+	m := mustNew(t, maskattr.Rules{})
+	for _, tt := range []struct{ key, value, wantKey, wantValue string }{
+		{"http.request.form.not\r\nes", "a\xffb", `http.request.form.not\r\nes`, "a\uFFFDb"},
+		{"http.request.header.x-note", "one\r\nInjected: yes", "http.request.header.x-note", `one\r\nInjected: yes`},
+		{"exception.message", "line one\nline two\x00\x1b[31m", "exception.message", "line one\nline two\\x00\\x1b[31m"},
+		{"http.request.form.comment", "dear shop,\r\nthanks\tbye", "http.request.form.comment", "dear shop,\r\nthanks\tbye"},
+	} {
+		kv, _ := m.KeyValue(attribute.String(tt.key, tt.value))
+		if string(kv.Key) != tt.wantKey || kv.Value.AsString() != tt.wantValue {
+			t.Errorf("%q=%q -> %q=%q, want %q=%q", tt.key, tt.value, kv.Key, kv.Value.AsString(), tt.wantKey, tt.wantValue)
+		}
+		if !utf8.ValidString(string(kv.Key)) || !utf8.ValidString(kv.Value.AsString()) {
+			t.Errorf("%q: invalid UTF-8 left", tt.key)
+		}
+		out, n := m.Attributes([]attribute.KeyValue{attribute.String(tt.key, tt.value)})
+		if (n == 0) != (tt.key == tt.wantKey && tt.value == tt.wantValue) || out[0] != kv {
+			t.Errorf("%q: Attributes and KeyValue disagree", tt.key)
+		}
+	}
+	// String slices too, element by element.
+	kv, _ := m.KeyValue(attribute.StringSlice("http.request.header.x-list", []string{"ok", "bad\xfe", strings.Repeat("z", 5000)}))
+	vs := kv.Value.AsStringSlice()
+	if vs[0] != "ok" || vs[1] != "bad\uFFFD" || len(vs[2]) > maskattr.DefaultValueLimit+64 {
+		t.Errorf("slice: %q", vs[:2])
+	}
+}
+
+// The bound keeps the work and the memory on a 10 MB value bounded: what
+// masking one allocates is about the bound, not the value.
+func BenchmarkTenMegabyteValue(b *testing.B) {
+	m := mustNew(b, maskattr.Rules{})
+	big := attribute.String("http.request.form.comment", strings.Repeat("password=hunter2 ", (10<<20)/17))
+	b.ReportAllocs()
+	for b.Loop() {
+		m.KeyValue(big)
 	}
 }

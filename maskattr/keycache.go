@@ -23,8 +23,17 @@ type keyCache struct {
 }
 
 type keyVerdict struct {
-	key     string
-	matches bool
+	key  string
+	info keyInfo
+}
+
+// keyInfo is what the masker needs to know of an attribute key, computed
+// once per key.
+type keyInfo struct {
+	matches   bool // the key rule masks its values
+	dirty     bool // the key itself needs cleaning
+	multiLine bool // its values keep line breaks
+	limit     int  // the bound of its values, 0 for none
 }
 
 // slot picks a slot from the key's address: the same constant string always
@@ -35,18 +44,18 @@ func (c *keyCache) slot(key string) *atomic.Pointer[keyVerdict] {
 	return &c.slots[h]
 }
 
-// lookup returns the cached verdict for key, if any.
-func (c *keyCache) lookup(key string) (matches, ok bool) {
+// lookup returns the cached facts of key, if any.
+func (c *keyCache) lookup(key string) (keyInfo, bool) {
 	if v := c.slot(key).Load(); v != nil && v.key == key {
-		return v.matches, true
+		return v.info, true
 	}
-	return false, false
+	return keyInfo{}, false
 }
 
-// store remembers a verdict if the key's slot is still free.
-func (c *keyCache) store(key string, matches bool) {
+// store remembers the facts of a key if its slot is still free.
+func (c *keyCache) store(key string, info keyInfo) {
 	s := c.slot(key)
 	if s.Load() == nil {
-		s.CompareAndSwap(nil, &keyVerdict{key: strings.Clone(key), matches: matches})
+		s.CompareAndSwap(nil, &keyVerdict{key: strings.Clone(key), info: info})
 	}
 }

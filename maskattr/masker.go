@@ -101,6 +101,10 @@ type Rules struct {
 	// MaskEmails masks e-mail addresses wherever they appear. Off by
 	// default: an address is often what tells whose request failed.
 	MaskEmails bool
+	// Limits bounds the string values; the zero value takes the defaults.
+	// Bounds, and the cleaning of invalid UTF-8 and control characters,
+	// apply even when every masking rule is off.
+	Limits Limits
 }
 
 // Masker applies [Rules]. It is immutable and safe for concurrent use.
@@ -116,10 +120,13 @@ type Masker struct {
 	auth     bool
 	text     bool
 	formats  formatRules
-	disabled bool // no rule can ever match
+	limits   Limits
+	disabled bool // no masking rule can ever match
 	cache    *keyCache
-	// cleanValues remembers long values no rule changes.
-	cleanValues *cleanCache
+	// cleanValues remembers long values no rule changes, one cache for
+	// one-line values and one for multi-line ones, which may hold line
+	// breaks.
+	cleanValues [2]*cleanCache
 }
 
 // New builds a Masker. It reports an error for a substring that is empty or
@@ -141,7 +148,7 @@ func New(r Rules) (*Masker, error) {
 		allow: make(map[string]struct{}, len(allow)),
 		cache: &keyCache{},
 
-		cleanValues: &cleanCache{},
+		cleanValues: [2]*cleanCache{{}, {}},
 	}
 	if m.mask == "" {
 		m.mask = DefaultMask
@@ -184,6 +191,7 @@ func New(r Rules) (*Masker, error) {
 		mask:     m.mask,
 	}
 	m.formats.init()
+	m.limits = r.Limits.withDefaults()
 	for _, k := range allow {
 		m.allow[k] = struct{}{}
 	}
@@ -198,20 +206,27 @@ func New(r Rules) (*Masker, error) {
 func (m *Masker) Mask() string { return m.mask }
 
 // KeyMatches reports whether the key rule masks an attribute with this key.
-func (m *Masker) KeyMatches(key string) bool {
-	if len(m.keys) == 0 && len(m.segments) == 0 {
-		return false
+func (m *Masker) KeyMatches(key string) bool { return m.keyInfo(key).matches }
+
+// keyInfo returns the facts of a key, from the cache when it has them.
+func (m *Masker) keyInfo(key string) keyInfo {
+	if info, ok := m.cache.lookup(key); ok {
+		return info
 	}
-	if matches, ok := m.cache.lookup(key); ok {
-		return matches
+	info := keyInfo{
+		dirty:     needsCleaning(key, false),
+		multiLine: isMultiLine(key),
+		limit:     m.limits.limitFor(key),
 	}
-	matches := m.containsKey(key) || m.hasSegment(key)
-	if matches {
-		_, allowed := m.allow[key]
-		matches = !allowed
+	if len(m.keys) > 0 || len(m.segments) > 0 {
+		info.matches = m.containsKey(key) || m.hasSegment(key)
+		if info.matches {
+			_, allowed := m.allow[key]
+			info.matches = !allowed
+		}
 	}
-	m.cache.store(key, matches)
-	return matches
+	m.cache.store(key, info)
+	return info
 }
 
 // isKeySeparator reports the bytes a configured substring may skip in a
@@ -297,28 +312,31 @@ func isLower(c byte) bool { return 'a' <= c && c <= 'z' }
 // KeyValue masks one attribute. It reports whether anything changed; when
 // nothing did, the attribute is returned as it was, without allocating.
 func (m *Masker) KeyValue(kv attribute.KeyValue) (attribute.KeyValue, bool) {
-	if m.disabled {
-		return kv, false
+	key, keyChanged := string(kv.Key), false
+	info := m.keyInfo(key)
+	if info.dirty {
+		key, keyChanged = cleanText(key, false), true
+		info = m.keyInfo(key)
 	}
-	if m.KeyMatches(string(kv.Key)) {
-		if kv.Value.Type() == attribute.STRING && kv.Value.AsString() == m.mask {
+	if !m.disabled && info.matches {
+		if !keyChanged && kv.Value.Type() == attribute.STRING && kv.Value.AsString() == m.mask {
 			return kv, false
 		}
-		return attribute.KeyValue{Key: kv.Key, Value: m.maskVal}, true
+		return attribute.KeyValue{Key: attribute.Key(key), Value: m.maskVal}, true
 	}
-	v, changed := m.value(kv.Value)
-	if !changed {
+	v, changed := m.value(kv.Value, info.limit, info.multiLine)
+	if !changed && !keyChanged {
 		return kv, false
 	}
-	return attribute.KeyValue{Key: kv.Key, Value: v}, true
+	return attribute.KeyValue{Key: attribute.Key(key), Value: v}, true
 }
 
-// value applies the value rules to v, and the key rule to the keys of
-// nested maps.
-func (m *Masker) value(v attribute.Value) (attribute.Value, bool) {
+// value applies the value rules and the bound to v, and the key rule to
+// the keys of nested maps.
+func (m *Masker) value(v attribute.Value, limit int, multiLine bool) (attribute.Value, bool) {
 	switch v.Type() {
 	case attribute.STRING:
-		s, changed := m.String(v.AsString())
+		s, changed := m.bounded(v.AsString(), limit, multiLine)
 		if !changed {
 			return v, false
 		}
@@ -327,7 +345,7 @@ func (m *Masker) value(v attribute.Value) (attribute.Value, bool) {
 		in := v.AsStringSlice()
 		var out []string
 		for i, s := range in {
-			ms, changed := m.String(s)
+			ms, changed := m.bounded(s, limit, multiLine)
 			if changed && out == nil {
 				out = append([]string(nil), in...)
 			}
@@ -343,7 +361,7 @@ func (m *Masker) value(v attribute.Value) (attribute.Value, bool) {
 		in := v.AsSlice()
 		changedAny := false
 		for i, e := range in {
-			if me, changed := m.value(e); changed {
+			if me, changed := m.value(e, limit, multiLine); changed {
 				in[i] = me // AsSlice returned a copy
 				changedAny = true
 			}
@@ -389,26 +407,35 @@ func (m *Masker) Attributes(kvs []attribute.KeyValue) (out []attribute.KeyValue,
 // clean reports whether no rule would change kv; it is exact for scalar
 // string values and conservative (false) for slices and maps.
 func (m *Masker) clean(kv *attribute.KeyValue) bool {
-	if m.disabled {
-		return true
-	}
-	if m.KeyMatches(string(kv.Key)) {
+	info := m.keyInfo(string(kv.Key))
+	if info.dirty || !m.disabled && info.matches {
 		return false
 	}
 	switch kv.Value.Type() {
 	case attribute.STRING:
 		s := kv.Value.AsString()
+		if info.limit > 0 && len(s) > info.limit && !isCut(s, info.limit) {
+			return false
+		}
+		multiLine := info.multiLine
+		cache := m.cleanValues[0]
+		if multiLine {
+			cache = m.cleanValues[1]
+		}
 		long := len(s) >= minCachedValue
-		if long && m.cleanValues.has(s) {
+		if long && cache.has(s) {
 			return true
+		}
+		if needsCleaning(s, multiLine) {
+			return false
 		}
 		// A nil slice: appending allocates only when something is found,
 		// and then the caller allocates anyway.
-		if len(m.find(s, nil)) != 0 {
+		if !m.disabled && len(m.find(s, nil)) != 0 {
 			return false
 		}
 		if long {
-			m.cleanValues.add(s)
+			cache.add(s)
 		}
 		return true
 	case attribute.STRINGSLICE, attribute.SLICE, attribute.MAP:

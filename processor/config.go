@@ -27,6 +27,9 @@ const (
 	EnvMaskAllowKeys    = "APP_ERROR_MASK_ALLOW_KEYS"
 	EnvMaskedKeySegment = "APP_ERROR_MASKED_KEY_SEGMENTS"
 	EnvMaskEmails       = "APP_ERROR_MASK_EMAILS"
+	EnvMaxValueBytes    = "APP_ERROR_MAX_VALUE_BYTES"
+	EnvMaxMessageBytes  = "APP_ERROR_MAX_MESSAGE_BYTES"
+	EnvMaxStackBytes    = "APP_ERROR_MAX_STACK_BYTES"
 )
 
 // Config holds the settings of the Python error-tracker, under the same
@@ -96,6 +99,17 @@ type Config struct {
 	DisablePEMMasking         bool
 	DisableProviderKeyMasking bool
 	DisableCardMasking        bool
+
+	// MaxValueBytes, MaxMessageBytes and MaxStackBytes bound what leaves
+	// the process, after masking, with a visible "…[truncated N bytes]"
+	// mark: an attribute value (APP_ERROR_MAX_VALUE_BYTES, default 4 KiB),
+	// exception.message (APP_ERROR_MAX_MESSAGE_BYTES, default 32 KiB) and
+	// exception.stacktrace (APP_ERROR_MAX_STACK_BYTES, default 64 KiB), in
+	// spans handed to the wrapped processors and in records alike. Zero
+	// means the default, negative no bound.
+	MaxValueBytes   int
+	MaxMessageBytes int
+	MaxStackBytes   int
 }
 
 // WithDefaults returns c with every unset field at its default.
@@ -159,6 +173,8 @@ func (c Config) maskRules() maskattr.Rules {
 		DisablePEMRule:         c.DisablePEMMasking,
 		DisableProviderKeyRule: c.DisableProviderKeyMasking,
 		DisableCardRule:        c.DisableCardMasking,
+
+		Limits: maskattr.Limits{Value: c.MaxValueBytes, Message: c.MaxMessageBytes, Stack: c.MaxStackBytes},
 	}
 }
 
@@ -190,6 +206,19 @@ func ConfigFromEnv() (Config, error) {
 	}
 	if v, ok := os.LookupEnv(EnvMaskedKeySegment); ok {
 		c.MaskedKeySegments = splitList(v)
+	}
+	for _, b := range []struct {
+		env string
+		to  *int
+	}{{EnvMaxValueBytes, &c.MaxValueBytes}, {EnvMaxMessageBytes, &c.MaxMessageBytes}, {EnvMaxStackBytes, &c.MaxStackBytes}} {
+		if v := strings.TrimSpace(os.Getenv(b.env)); v != "" {
+			n, err := parseBytes(v)
+			if err != nil || n > 1<<30 {
+				errs = append(errs, fmt.Errorf("%s: %q is not a size between 1 byte and 1 GiB", b.env, v))
+				continue
+			}
+			*b.to = int(n)
+		}
 	}
 	if v, ok := os.LookupEnv(EnvMaskEmails); ok {
 		b, err := parseBool(v)

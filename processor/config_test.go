@@ -141,3 +141,23 @@ func TestMaskingFromEnv(t *testing.T) {
 		t.Errorf("a bad boolean: %v", err)
 	}
 }
+
+// The bounds come from the environment and reach the masker.
+func TestBoundsFromEnv(t *testing.T) {
+	t.Setenv(processor.EnvMaxValueBytes, "1KiB")
+	c, err := processor.ConfigFromEnv()
+	if err != nil || c.MaxValueBytes != 1024 {
+		t.Fatalf("max value bytes %d, %v", c.MaxValueBytes, err)
+	}
+	p, err := processor.New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := p.Masker().Value("user_agent.original", strings.Repeat("u", 5000)); !strings.HasPrefix(got, strings.Repeat("u", 1024)+"…[truncated 3,976 bytes]") {
+		t.Errorf("bounded to %d bytes", len(got))
+	}
+	t.Setenv(processor.EnvMaxValueBytes, "lots")
+	if _, err := processor.ConfigFromEnv(); err == nil || !strings.Contains(err.Error(), processor.EnvMaxValueBytes) {
+		t.Errorf("a bad size: %v", err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -98,6 +99,7 @@ func LogArgs(err error) []any {
 		return nil
 	}
 	typ, msg, typeMsg := describe(err)
+	msg, typeMsg = capText(msg), capText(typeMsg)
 	args := []any{
 		string(semconv.ExceptionTypeKey), typ,
 		string(semconv.ExceptionMessageKey), msg,
@@ -179,7 +181,25 @@ func panicTypeMessage(recovered any) (typ, msg, typeMsg string) {
 	return "panic(" + typeName(recovered) + ")", fmt.Sprint(recovered), ""
 }
 
+// maxCapturedBytes caps a message and a stack at capture: the processor
+// bounds them further (32 KiB and 64 KiB by default) after masking, and
+// needs only a margin past its bound, not the whole of a 10 MB message.
+const maxCapturedBytes = 1 << 20
+
+// capText cuts s to maxCapturedBytes without splitting a UTF-8 sequence.
+func capText(s string) string {
+	if len(s) <= maxCapturedBytes {
+		return s
+	}
+	n := maxCapturedBytes
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
 func capture(ctx context.Context, spanName, typ, msg, typeMsg, stack string, escaped bool, extras []attribute.KeyValue) {
+	msg, typeMsg, stack = capText(msg), capText(typeMsg), capText(stack)
 	span := trace.SpanFromContext(ctx)
 	if !span.IsRecording() {
 		var ok bool

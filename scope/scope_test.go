@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/attribute"
@@ -382,5 +383,21 @@ func TestLogArgs(t *testing.T) {
 	}
 	if scope.LogArgs(nil) != nil {
 		t.Error("args for a nil error")
+	}
+}
+
+// A 10 MB message is cut at capture: the span event does not hold it all.
+func TestCaptureCapsAHugeMessage(t *testing.T) {
+	spans := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
+	ctx, span := tp.Tracer("t").Start(context.Background(), "op")
+	scope.CaptureException(ctx, errors.New(strings.Repeat("é", 5<<20)))
+	span.End()
+	for _, kv := range spans.GetSpans()[0].Events[0].Attributes {
+		if kv.Key == "exception.message" {
+			if m := kv.Value.AsString(); len(m) > 1<<20 || !utf8.ValidString(m) {
+				t.Errorf("message of %d bytes kept, valid UTF-8 %v", len(m), utf8.ValidString(m))
+			}
+		}
 	}
 }
