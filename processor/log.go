@@ -72,7 +72,7 @@ func (l *logProcessor) OnEmit(ctx context.Context, r *sdklog.Record) error {
 	}
 	body := r.Body()
 	if body.Type() == attribute.STRING {
-		if s, changed := l.p.masker.String(body.AsString()); changed {
+		if s, changed := l.p.masker.Value("log.body", body.AsString()); changed {
 			body = attribute.StringValue(s)
 			r.SetBody(body)
 			n++

@@ -268,7 +268,7 @@ func (p *Processor) mask(s sdktrace.ReadOnlySpan) (sdktrace.ReadOnlySpan, []expo
 	status := s.Status()
 	nStatus := 0
 	if status.Description != "" {
-		if d, changed := p.masker.String(status.Description); changed {
+		if d, changed := p.masker.Value("otel.status_description", status.Description); changed {
 			status.Description, nStatus = d, 1
 		}
 	}
