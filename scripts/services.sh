@@ -125,3 +125,20 @@ need_chromium() {
 	apt_install chromium
 	export CHROMIUM_PATH=/usr/bin/chromium
 }
+
+# need_node_otel installs the official OpenTelemetry JS SDK packages that
+# the Collector distribution's end-to-end test sends with (the versions
+# locked in otelcol-config/otelcol-errortracker/testdata/node) from the npm
+# registry into .build/node-otel, once per lock file, and exports
+# ERRORTRACKER_TEST_NODE_PATH.
+need_node_otel() {
+	local src="$ROOT/otelcol-config/otelcol-errortracker/testdata/node" dir="$BUILD/node-otel"
+	command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
+	if ! cmp -s "$src/package-lock.json" "$dir/package-lock.json" || [ ! -d "$dir/node_modules/@opentelemetry/sdk-trace-base" ]; then
+		log "installing the OpenTelemetry JS SDK from the npm registry (for the Collector's end-to-end test)"
+		rm -rf "$dir" && mkdir -p "$dir" && cp "$src/package.json" "$src/package-lock.json" "$dir/" ||
+			die "cannot create $dir"
+		(cd "$dir" && npm ci --silent --no-audit --no-fund >/dev/null) || die "npm ci of the OpenTelemetry JS SDK failed"
+	fi
+	export ERRORTRACKER_TEST_NODE_PATH="$dir/node_modules"
+}

@@ -11,6 +11,7 @@ trap stop_services EXIT INT TERM
 need_zookeeper
 need_chromium
 need_chdb
+need_node_otel
 if [ -n "${ERRORTRACKER_TEST_CLICKHOUSE_ADDR:-}" ]; then
 	# Your own server (README, "Which ClickHouse"): the shared tests run on
 	# it; those that freeze, kill or cluster servers still start Debian's.
@@ -29,7 +30,7 @@ fi
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.build/*'))
 [ -z "$unformatted" ] || die "gofmt would change: $unformatted"
 
-for mod in . bench otelcol-config/validate otelcol-config/errortrackerexporter; do
+for mod in . bench otelcol-config/validate otelcol-config/errortrackerexporter otelcol-config/otelcol-errortracker; do
 	log "go vet ($mod)"
 	(cd "$mod" && go vet ./...)
 done
@@ -39,6 +40,8 @@ log "go test -race (the Collector configuration, a module of its own)"
 (cd otelcol-config/validate && go test -race -count=1 -timeout 20m ./...)
 log "go test -race (the errortracker Collector components, a module of their own)"
 (cd otelcol-config/errortrackerexporter && go test -race -count=1 -timeout 20m ./...)
+log "go test -race (the Collector distribution: its yaml, and a Node.js service through it as a process)"
+(cd otelcol-config/otelcol-errortracker && go test -race -count=1 -timeout 20m ./...)
 log "benchmarks (one iteration each, as tests; the README gives the commands that measure)"
 ERRORTRACKER_BENCH_ROWS=100000 go test -count=1 -run '^$' -bench . -benchtime 1x -timeout 20m ./...
 (cd bench && go test -race -count=1 -run . -bench . -benchtime 1x ./...)
