@@ -161,18 +161,7 @@ func TestNodeSDKThroughTheDistribution(t *testing.T) {
 	}
 	startCollector(t, buildCollector(t), env)
 
-	node := exec.Command("node", "testdata/node/sender.js")
-	node.Env = append(os.Environ(), "NODE_PATH="+nodeModules, "OTLP_HTTP_URL=http://"+env["OTLP_HTTP_ENDPOINT"])
-	var nodeErr bytes.Buffer
-	node.Stderr = &nodeErr
-	out, err := node.Output()
-	if err != nil {
-		t.Fatalf("node sender.js: %v\n%s%s", err, out, nodeErr.String())
-	}
-	var sent map[string]int
-	if err := json.Unmarshal(out, &sent); err != nil {
-		t.Fatalf("sender's summary %q: %v", out, err)
-	}
+	sent := runSender(t, nodeModules, "http://"+env["OTLP_HTTP_ENDPOINT"], "")
 
 	// The store, read through the library.
 	ctx := context.Background()
@@ -186,25 +175,7 @@ func TestNodeSDKThroughTheDistribution(t *testing.T) {
 		"TypeError":   uint64(sent["chargeCard"]),
 		"SyntaxError": uint64(sent["parseSettings"]),
 	}
-	var groups []etexporter.Group
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-		page, err := store.ListGroups(ctx, etexporter.GroupQuery{PageSize: 50})
-		var total uint64
-		for _, g := range page.Groups {
-			total += g.Count
-		}
-		if err == nil && total >= 10 || time.Now().After(deadline) {
-			groups = page.Groups
-			break
-		}
-	}
-	got := map[string]uint64{}
-	for _, g := range groups {
-		if _, dup := got[g.Type]; dup {
-			t.Errorf("two groups of type %s: one throw site split", g.Type)
-		}
-		got[g.Type] = g.Count
-	}
+	groups, got := waitForGroups(t, store, 10)
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("groups by type and count: %v, want %v (logs/dup pairs: %d, each counted once)", got, want, sent["dup"])
 	}
@@ -286,6 +257,52 @@ func TestNodeSDKThroughTheDistribution(t *testing.T) {
 	}
 }
 
+// runSender runs sender.js against the distribution at tracesURL (and
+// logsURL for the log records, when not empty) and returns its summary.
+func runSender(t *testing.T, nodeModules, tracesURL, logsURL string) map[string]int {
+	t.Helper()
+	node := exec.Command("node", "testdata/node/sender.js")
+	node.Env = append(os.Environ(), "NODE_PATH="+nodeModules, "OTLP_HTTP_URL="+tracesURL, "OTLP_LOGS_URL="+logsURL)
+	var nodeErr bytes.Buffer
+	node.Stderr = &nodeErr
+	out, err := node.Output()
+	if err != nil {
+		t.Fatalf("node sender.js: %v\n%s%s", err, out, nodeErr.String())
+	}
+	var sent map[string]int
+	if err := json.Unmarshal(out, &sent); err != nil {
+		t.Fatalf("sender's summary %q: %v", out, err)
+	}
+	return sent
+}
+
+// waitForGroups waits until the groups count total occurrences (or 30 s),
+// and returns them with their counts by type; two groups of one type (one
+// throw site split) fail the test.
+func waitForGroups(t *testing.T, store *clickhouse.Exporter, total uint64) ([]etexporter.Group, map[string]uint64) {
+	t.Helper()
+	var groups []etexporter.Group
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		page, err := store.ListGroups(context.Background(), etexporter.GroupQuery{PageSize: 50})
+		var sum uint64
+		for _, g := range page.Groups {
+			sum += g.Count
+		}
+		if err == nil && sum >= total || time.Now().After(deadline) {
+			groups = page.Groups
+			break
+		}
+	}
+	got := map[string]uint64{}
+	for _, g := range groups {
+		if _, dup := got[g.Type]; dup {
+			t.Errorf("two groups of type %s: one throw site split", g.Type)
+		}
+		got[g.Type] = g.Count
+	}
+	return groups, got
+}
+
 // chQuery runs a query over ClickHouse's HTTP interface.
 func chQuery(t *testing.T, httpAddr, q string) string {
 	t.Helper()
@@ -299,4 +316,75 @@ func chQuery(t *testing.T, httpAddr, q string) string {
 		t.Fatalf("%s: %s", q, b)
 	}
 	return string(b)
+}
+
+// TestTwoInstancesSplitTheTraffic: two distribution processes, no state of
+// their own, one ClickHouse. The Node service's traffic is split between
+// them — its spans to one, its log records (the logs/dup copies) to the
+// other, then the other way round — and the counts stay exact, the twins
+// count once across instances, and each new group is mailed once: the
+// instances claim the announcement in the store.
+func TestTwoInstancesSplitTheTraffic(t *testing.T) {
+	nodeModules := nodePath(t)
+	chAddr := testenv.ClickHouseAddr(t)
+	inbox := testenv.StartPlainInbox(t)
+	up := &upstream{}
+	upL, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	upSrv := &http.Server{Handler: up, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = upSrv.Serve(upL) }()
+	t.Cleanup(func() { _ = upSrv.Close() })
+	db := fmt.Sprintf("et_scale_%d", time.Now().UnixNano())
+	bin := buildCollector(t)
+	var urls []string
+	for range 2 {
+		env := map[string]string{
+			"OTLP_GRPC_ENDPOINT":          addr(t),
+			"OTLP_HTTP_ENDPOINT":          addr(t),
+			"UPSTREAM_OTLP_ENDPOINT":      "http://" + upL.Addr().String(),
+			"CLICKHOUSE_ADDR":             chAddr,
+			"CLICKHOUSE_DATABASE":         db,
+			"SMTP_ADDR":                   inbox.Addr,
+			"SMTP_USERNAME":               testenv.InboxUser,
+			"SMTP_PASSWORD":               testenv.InboxPassword,
+			"APP_ERROR_SEND_NOTIFICATION": "true",
+			"APP_ERROR_RECIPIENT_EMAIL":   "oncall@example.com",
+			"APP_ERROR_EMAIL_SENDER":      "tracker@example.com",
+			"BROWSE_ADDR":                 addr(t),
+			"APP_ERROR_BROWSE_USER":       "ops",
+			"APP_ERROR_BROWSE_PASSWORD":   "browse-pass",
+			"APP_ERROR_BROWSE_SECRET":     "one-secret-for-the-fleet",
+		}
+		startCollector(t, bin, env)
+		urls = append(urls, "http://"+env["OTLP_HTTP_ENDPOINT"])
+	}
+	var a, b map[string]int
+	var wg sync.WaitGroup
+	wg.Go(func() { a = runSender(t, nodeModules, urls[0], urls[1]) })
+	wg.Go(func() { b = runSender(t, nodeModules, urls[1], urls[0]) })
+	wg.Wait()
+
+	store, err := clickhouse.New(context.Background(), clickhouse.Config{Addrs: []string{chAddr}, Database: db, WaitForServer: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Shutdown(context.Background()) })
+	want := map[string]uint64{
+		"Error":       uint64(a["loadUser"] + b["loadUser"]),
+		"TypeError":   uint64(a["chargeCard"] + b["chargeCard"]),
+		"SyntaxError": uint64(a["parseSettings"] + b["parseSettings"]),
+	}
+	_, got := waitForGroups(t, store, want["Error"]+want["TypeError"]+want["SyntaxError"])
+	time.Sleep(time.Second) // a twin counted twice would show up late
+	_, got = waitForGroups(t, store, 0)
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("groups by type and count: %v, want %v", got, want)
+	}
+	inbox.WaitFor(t, len(want))
+	time.Sleep(2 * time.Second)
+	if n := len(inbox.Messages()); n != len(want) {
+		t.Errorf("%d mails from two instances for %d new groups, want one each", n, len(want))
+	}
 }

@@ -31,7 +31,7 @@ const tp = new BasicTracerProvider({
 });
 const lp = new LoggerProvider({
   resource,
-  processors: [new BatchLogRecordProcessor({ exporter: new OTLPLogExporter({ url: base + '/v1/logs' }) })],
+  processors: [new BatchLogRecordProcessor({ exporter: new OTLPLogExporter({ url: (process.env.OTLP_LOGS_URL || base) + '/v1/logs' }) })],
 });
 const tracer = tp.getTracer('checkout');
 const logger = lp.getLogger('checkout');
