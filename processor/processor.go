@@ -50,6 +50,9 @@ type Processor struct {
 	sinks atomic.Pointer[[]*sink]
 	spool *spool.Spool // nil without one; set with sinks, under mu
 
+	crash        atomic.Pointer[crashCapture] // nil unless WithCrashCapture
+	crashStarted atomic.Bool
+
 	mu           sync.Mutex
 	settings     settings
 	pending      []exporter.Record // records captured before Init
@@ -115,6 +118,9 @@ func New(cfg Config, opts ...Option) (*Processor, error) {
 	if len(s.exporters) > 0 {
 		p.startSinks()
 	}
+	// After the sinks: a crash a dead process left goes to them (or waits
+	// for Init).
+	p.startCrashOnce(s.crashDir)
 	return p, nil
 }
 
@@ -143,6 +149,7 @@ func (p *Processor) Init(opts ...Option) error {
 	}
 	p.settings = s
 	p.startSinksLocked()
+	p.startCrashOnce(s.crashDir) // its record finds the sinks: p.mu is not taken again
 	return nil
 }
 
@@ -355,6 +362,7 @@ func (p *Processor) maskResource(r *resource.Resource) (*resource.Resource, []at
 		out = resource.NewWithAttributes(r.SchemaURL(), attrs...)
 	}
 	p.resource.Store(&maskedResource{in: r, out: out, attrs: attrs})
+	p.noteCrashResource(attrs)
 	return out, attrs, n
 }
 
@@ -524,6 +532,7 @@ func (p *Processor) Shutdown(ctx context.Context) error {
 				addErr(err)
 			}
 		}
+		p.stopCrashCapture() // a clean stop: nothing crashed
 		mu.Lock()
 		p.stopErr = errors.Join(errs...)
 		mu.Unlock()

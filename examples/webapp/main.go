@@ -13,6 +13,8 @@
 //	APP_ERROR_BROWSE_USER, _PASSWORD basic auth for the pages; unset: 401
 //	OTEL_EXPORTER_OTLP_ENDPOINT      also send the masked spans over OTLP/HTTP
 //	OTEL_SERVICE_NAME                service name (webapp)
+//	APP_ERROR_SPOOL_DIR              disk spool, and crash capture in its crash/ (unset: neither)
+//	CRASH_MONITOR                    1: run under processor.MonitorCrashes (needs APP_ERROR_SPOOL_DIR)
 //
 // A configuration mistake stops it with one line on standard error; a
 // ClickHouse that is down does not (the store connects in the background).
@@ -27,6 +29,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -44,6 +47,9 @@ import (
 )
 
 func main() {
+	if dir := os.Getenv(processor.EnvSpoolDir); dir != "" && os.Getenv("CRASH_MONITOR") == "1" {
+		processor.MonitorCrashes(crashDir(dir)) // first of all: the monitor runs this program again as its child
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx); err != nil {
@@ -91,6 +97,12 @@ func run(ctx context.Context) error {
 			return fmt.Errorf("OTLP exporter: %w", err)
 		}
 		opts = append(opts, processor.WithNext(sdktrace.NewBatchSpanProcessor(otlp, sdktrace.WithBatchTimeout(time.Second))))
+	}
+	if cfg.SpoolDir != "" {
+		// The spool (APP_ERROR_SPOOL_DIR, read by processor.New) keeps what
+		// ClickHouse and the mail server have not taken across a kill; a
+		// crash is kept beside it and reported on the next start.
+		opts = append(opts, processor.WithCrashCapture(crashDir(cfg.SpoolDir)))
 	}
 	p, err := processor.New(cfg, opts...)
 	if err != nil {
@@ -144,6 +156,9 @@ func run(ctx context.Context) error {
 	srvErr := srv.Shutdown(shutCtx)
 	return errors.Join(srvErr, tp.Shutdown(shutCtx))
 }
+
+// crashDir is where crash capture writes, inside the spool's directory.
+func crashDir(spoolDir string) string { return filepath.Join(spoolDir, "crash") }
 
 // mailOption attaches the mail exporter when APP_ERROR_SEND_NOTIFICATION is
 // on; it needs SMTP_ADDR then.
