@@ -445,10 +445,11 @@ func (p *Processor) ForceFlush(ctx context.Context) error {
 // two phases. First it drains: every exporter's worker exports what is queued
 // (and, with a spool, what the spool holds for it) until ctx ends; then it
 // gives up, even in the middle of an export or a retry's backoff. Second,
-// once every worker has stopped, it shuts the exporters down, so that a
-// store shared by several of them (the ClickHouse store, which the mail
-// policy reads) outlives the last one that uses it; then the spool is
-// closed and the wrapped processors are shut down.
+// once every worker has stopped, it shuts the exporters down — those that
+// are not an exporter.Store first, then the stores — so that a store
+// shared by several of them (the ClickHouse store, which the mail policy
+// reads and claims its mails in) outlives the last one that uses it; then
+// the spool is closed and the wrapped processors are shut down.
 //
 // Without a spool, records left over are dropped and counted; with one
 // they stay in it for the next start. An exporter that ignores ctx can
@@ -498,15 +499,22 @@ func (p *Processor) Shutdown(ctx context.Context) error {
 			close(allDone)
 		}()
 		finish := func(ctx, grace context.Context) {
-			var wg sync.WaitGroup
-			for _, s := range sinks {
-				wg.Go(func() {
-					if err := s.shutdownExporter(ctx, grace); err != nil {
-						addErr(fmt.Errorf("processor: shut down %s: %w", s.name, err))
+			// Stores last: the mail policy reads the store (and claims its
+			// mails in it) until its own Shutdown has sent the digest.
+			for _, stores := range []bool{false, true} {
+				var wg sync.WaitGroup
+				for _, s := range sinks {
+					if _, isStore := s.exp.(exporter.Store); isStore != stores {
+						continue
 					}
-				})
+					wg.Go(func() {
+						if err := s.shutdownExporter(ctx, grace); err != nil {
+							addErr(fmt.Errorf("processor: shut down %s: %w", s.name, err))
+						}
+					})
+				}
+				wg.Wait()
 			}
-			wg.Wait()
 			if p.spool != nil {
 				if err := p.spool.Close(); err != nil {
 					addErr(fmt.Errorf("processor: close the spool: %w", err))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -233,4 +234,64 @@ type testReader struct {
 func newReader() testReader {
 	r := sdkmetric.NewManualReader()
 	return testReader{reader: r, provider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(r))}
+}
+
+// order notes the order of Shutdown calls.
+type order struct {
+	mu    sync.Mutex
+	names []string
+}
+
+func (o *order) add(n string) {
+	o.mu.Lock()
+	o.names = append(o.names, n)
+	o.mu.Unlock()
+}
+
+// storeExporter plays the ClickHouse store: an exporter that is also an
+// exporter.Store (the embedded interface is nil: never called here).
+type storeExporter struct {
+	exporter.Store
+	o *order
+}
+
+func (s storeExporter) Export(context.Context, []exporter.Record) error { return nil }
+func (s storeExporter) Shutdown(context.Context) error                  { s.o.add("store"); return nil }
+
+type mailExporter struct{ o *order }
+
+func (m mailExporter) Export(context.Context, []exporter.Record) error { return nil }
+func (m mailExporter) Shutdown(context.Context) error {
+	time.Sleep(20 * time.Millisecond) // sends the digest, reading the store
+	m.o.add("mail")
+	return nil
+}
+
+// The store outlives the exporters that read it, whatever their order.
+func TestShutdownShutsStoresLast(t *testing.T) {
+	var o order
+	p, err := processor.New(processor.Config{}, processor.WithExporter(storeExporter{o: &o}), processor.WithExporter(mailExporter{o: &o}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(o.names) != "[mail store]" {
+		t.Errorf("shutdown order %v, want the mail policy before the store", o.names)
+	}
+}
+
+// APP_ERROR_SPOOL_DIR and APP_ERROR_SPOOL_MAX_BYTES.
+func TestSpoolFromEnv(t *testing.T) {
+	t.Setenv(processor.EnvSpoolDir, "/var/spool/app")
+	t.Setenv(processor.EnvSpoolMaxBytes, "64MiB")
+	c, err := processor.ConfigFromEnv()
+	if err != nil || c.SpoolDir != "/var/spool/app" || c.SpoolMaxBytes != 64<<20 {
+		t.Errorf("%+v, %v", c, err)
+	}
+	t.Setenv(processor.EnvSpoolMaxBytes, "lots")
+	if _, err := processor.ConfigFromEnv(); err == nil || !strings.Contains(err.Error(), processor.EnvSpoolMaxBytes) {
+		t.Errorf("a bad size: %v", err)
+	}
 }
