@@ -184,7 +184,7 @@ func (p *Processor) openSpool(names []string) *spool.Spool {
 	}
 	sp, err := spool.Open(spool.Config{
 		Dir: c.Dir, MaxBytes: c.MaxBytes, LockTimeout: c.LockTimeout, CommitInterval: c.CommitInterval,
-		Names: names, Drop: p.metrics.drop, Log: p.log,
+		Names: names, Drop: p.metrics.drop, Log: p.log, MaxPendingBytes: p.settings.queueBytes,
 	})
 	if err != nil {
 		p.log.Error("error tracker: running without the disk spool, on memory alone", "dir", c.Dir, "error", err)

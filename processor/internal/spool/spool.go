@@ -61,6 +61,9 @@ type Config struct {
 	// CommitInterval is how often the committer writes what Add queued:
 	// the window in which a kill may lose an accepted record.
 	CommitInterval time.Duration
+	// MaxPendingBytes bounds, roughly, the records waiting for the next
+	// commit (default 64 MiB): a stalled disk cannot grow the heap.
+	MaxPendingBytes int64
 	// Names are the stable names of the consumers, one cursor each.
 	Names []string
 	// Drop counts records the spool loses, by reason.
@@ -94,9 +97,11 @@ type Spool struct {
 	names []string
 
 	mu       sync.Mutex // guards pending; assigned changes under it
-	pending  []exporter.Record
-	spare    []exporter.Record // the last commit's pending, cleared, for the next
+	pending  [][]exporter.Record // chunks of pendingChunk records: no copying as it grows
+	pendLen  int
+	spare    [][]exporter.Record // emptied chunks for the next commit's records
 	pendSeq  uint64            // sequence number of pending[0]
+	pendSize int64             // pending's bytes, roughly (pendingSize)
 	assigned atomic.Uint64     // the last sequence number handed out
 	closed   bool              // under wmu: Commit does nothing after Close
 
@@ -127,6 +132,9 @@ func Open(cfg Config) (*Spool, error) {
 	}
 	if cfg.CommitInterval <= 0 {
 		cfg.CommitInterval = DefaultCommitInterval
+	}
+	if cfg.MaxPendingBytes <= 0 {
+		cfg.MaxPendingBytes = 64 << 20
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
@@ -297,22 +305,53 @@ func scanSegment(path string) (segment, int64, error) {
 // sequence numbers, calling then(first) before any later Add gets its
 // numbers: the caller queues them in memory in that order. It never does
 // I/O. It reports false, numbering nothing, when the records waiting for
-// the committer exceed MaxBytes' worth in count (the disk has stalled).
+// the committer exceed 65,536 or MaxPendingBytes (the disk has stalled).
 func (s *Spool) Add(recs []exporter.Record, then func(first uint64)) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.pending)+len(recs) > s.maxPending() {
+	size := int64(0)
+	for i := range recs {
+		size += pendingSize(&recs[i])
+	}
+	if s.pendLen+len(recs) > s.maxPending() || s.pendSize+size > s.cfg.MaxPendingBytes {
 		then(0)
 		return false
 	}
+	s.pendSize += size
 	first := s.assigned.Load() + 1
 	s.assigned.Store(first + uint64(len(recs)) - 1)
-	if s.pending == nil {
-		s.pending, s.spare = s.spare, nil
+	for rest := recs; len(rest) > 0; {
+		last := len(s.pending) - 1
+		if last < 0 || len(s.pending[last]) == pendingChunk {
+			var c []exporter.Record
+			if n := len(s.spare); n > 0 {
+				c, s.spare = s.spare[n-1], s.spare[:n-1]
+			} else {
+				c = make([]exporter.Record, 0, pendingChunk)
+			}
+			s.pending = append(s.pending, c)
+			last++
+		}
+		n := min(pendingChunk-len(s.pending[last]), len(rest))
+		s.pending[last] = append(s.pending[last], rest[:n]...)
+		rest = rest[n:]
 	}
-	s.pending = append(s.pending, recs...)
+	s.pendLen += len(recs)
 	then(first)
 	return true
+}
+
+// pendingChunk is the size of the chunks of pending records; maxSpare
+// bounds the emptied chunks kept for reuse (about 3 MB of structs).
+const (
+	pendingChunk = 256
+	maxSpare     = 32
+)
+
+// pendingSize is a cheap estimate of a record's bytes: its struct and its
+// two large strings (the full count is the processor's queue's job).
+func pendingSize(r *exporter.Record) int64 {
+	return 512 + int64(len(r.Stacktrace)+len(r.Message))
 }
 
 // maxPending bounds the records waiting for a commit: a minute of 1,000
@@ -368,22 +407,33 @@ func (s *Spool) Commit() error {
 		return nil
 	}
 	s.mu.Lock()
-	recs, first := s.pending, s.pendSeq
-	s.pending, s.pendSeq = nil, s.assigned.Load()+1
+	chunks, first, n := s.pending, s.pendSeq, s.pendLen
+	s.pending, s.pendSeq, s.pendSize, s.pendLen = nil, s.assigned.Load()+1, 0, 0
 	s.mu.Unlock()
 	var errs []error
-	if len(recs) > 0 {
-		if err := s.write(recs, first); err != nil {
+	if n > 0 {
+		seq := first
+		var err error
+		for _, c := range chunks {
+			if err = s.write(c, seq); err != nil {
+				break
+			}
+			seq += uint64(len(c))
+		}
+		if err == nil {
+			err = s.sync(first + uint64(n) - 1)
+		}
+		if err != nil {
 			errs = append(errs, err)
 		}
-		clear(recs) // let the records be collected
-		if cap(recs) <= 4*s.maxPending()/16 {
-			s.mu.Lock()
-			if s.spare == nil {
-				s.spare = recs[:0]
+		s.mu.Lock()
+		for _, c := range chunks {
+			clear(c) // let the records be collected
+			if len(s.spare) < maxSpare {
+				s.spare = append(s.spare, c[:0])
 			}
-			s.mu.Unlock()
 		}
+		s.mu.Unlock()
 	}
 	errs = append(errs, s.saveCursors())
 	s.trim()
@@ -393,7 +443,8 @@ func (s *Spool) Commit() error {
 func (s *Spool) segmentBytes() int64 { return max(s.cfg.MaxBytes/8, minSegmentBytes) }
 
 // write appends recs, numbered from first, to the current segment,
-// starting a new one when it is full. The caller holds wmu.
+// starting a new one when it is full; sync makes them durable. The caller
+// holds wmu.
 func (s *Spool) write(recs []exporter.Record, first uint64) error {
 	for i := range recs {
 		if s.cur == nil || s.segs[len(s.segs)-1].size >= s.segmentBytes() {
@@ -421,10 +472,16 @@ func (s *Spool) write(recs []exporter.Record, first uint64) error {
 			}
 		}
 	}
+	return nil
+}
+
+// sync makes what write wrote durable, up to sequence number last. The
+// caller holds wmu.
+func (s *Spool) sync(last uint64) error {
 	if err := s.cur.Sync(); err != nil {
 		return fmt.Errorf("spool: sync: %w", err)
 	}
-	s.committed.Store(first + uint64(len(recs)) - 1)
+	s.committed.Store(last)
 	return nil
 }
 
