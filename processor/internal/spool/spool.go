@@ -96,14 +96,14 @@ type Spool struct {
 	log   *slog.Logger
 	names []string
 
-	mu       sync.Mutex // guards pending; assigned changes under it
+	mu       sync.Mutex          // guards pending; assigned changes under it
 	pending  [][]exporter.Record // chunks of pendingChunk records: no copying as it grows
 	pendLen  int
 	spare    [][]exporter.Record // emptied chunks for the next commit's records
-	pendSeq  uint64            // sequence number of pending[0]
-	pendSize int64             // pending's bytes, roughly (pendingSize)
-	assigned atomic.Uint64     // the last sequence number handed out
-	closed   bool              // under wmu: Commit does nothing after Close
+	pendSeq  uint64              // sequence number of pending[0]
+	pendSize int64               // pending's bytes, roughly (pendingSize)
+	assigned atomic.Uint64       // the last sequence number handed out
+	closed   bool                // under wmu: Commit does nothing after Close
 
 	wmu       sync.Mutex // one writer: guards the files and the index
 	segs      []segment
