@@ -1,6 +1,7 @@
 package browse
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -127,10 +128,34 @@ func (h *handler) apiGroup(w http.ResponseWriter, r *http.Request) {
 	h.writeJSON(w, http.StatusOK, map[string]any{"group": h.toAPIGroup(g), "latest": toAPIRecord(latest)})
 }
 
+// cursorStore is a store that pages occurrences by cursor (keyset), which
+// costs the same on every page however large the group.
+type cursorStore interface {
+	OccurrencesBefore(ctx context.Context, fingerprint, cursor string, pageSize int) ([]exporter.Record, string, error)
+}
+
 func (h *handler) apiOccurrences(w http.ResponseWriter, r *http.Request) {
-	page, err := parsePage(r.URL.Query())
+	values := r.URL.Query()
+	page, err := parsePage(values)
 	if err != nil {
 		h.fail(w, r, http.StatusBadRequest, err)
+		return
+	}
+	if cs, ok := h.store.(cursorStore); ok && (values.Has(paramCursor) || page == 1) {
+		recs, next, err := cs.OccurrencesBefore(r.Context(), r.PathValue("fingerprint"), values.Get(paramCursor), h.cfg.PageSize)
+		if err != nil {
+			h.failStore(w, r, err)
+			return
+		}
+		out := make([]apiRecord, len(recs))
+		for i, rec := range recs {
+			out[i] = toAPIRecord(rec)
+		}
+		body := map[string]any{"occurrences": out, "has_next": next != "", "next": next}
+		if !values.Has(paramCursor) {
+			body["page"] = 1
+		}
+		h.writeJSON(w, http.StatusOK, body)
 		return
 	}
 	recs, hasNext, err := h.store.ListOccurrences(r.Context(), r.PathValue("fingerprint"), page, h.cfg.PageSize)

@@ -18,6 +18,7 @@ const (
 	paramStatus      = "status"
 	paramSort        = "sort"
 	paramPage        = "page"
+	paramCursor      = "cursor"
 	paramToken       = "token"
 )
 

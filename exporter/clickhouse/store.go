@@ -2,8 +2,10 @@ package clickhouse
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -243,18 +245,11 @@ func fromNanos(ns uint64) time.Time {
 
 // GetGroup returns a group's summary and its latest occurrence in full.
 func (e *Exporter) GetGroup(ctx context.Context, fingerprint string) (exporter.Group, exporter.Record, error) {
-	if err := exporter.CheckFingerprint(fingerprint); err != nil {
-		return exporter.Group{}, exporter.Record{}, err
-	}
-	groups, err := e.groups(ctx, []string{fingerprint})
+	g, err := e.group(ctx, fingerprint)
 	if err != nil {
 		return exporter.Group{}, exporter.Record{}, err
 	}
-	g, ok := groups[fingerprint]
-	if !ok {
-		return exporter.Group{}, exporter.Record{}, exporter.ErrNotFound
-	}
-	recs, _, err := e.ListOccurrences(ctx, fingerprint, 1, 1)
+	recs, _, err := e.occurrencesBefore(ctx, g, occurrenceCursor{}, 1)
 	if err != nil {
 		return exporter.Group{}, exporter.Record{}, err
 	}
@@ -264,8 +259,27 @@ func (e *Exporter) GetGroup(ctx context.Context, fingerprint string) (exporter.G
 	return g, recs[0], nil
 }
 
+// group returns one group's summary.
+func (e *Exporter) group(ctx context.Context, fingerprint string) (exporter.Group, error) {
+	if err := exporter.CheckFingerprint(fingerprint); err != nil {
+		return exporter.Group{}, err
+	}
+	groups, err := e.groups(ctx, []string{fingerprint})
+	if err != nil {
+		return exporter.Group{}, err
+	}
+	g, ok := groups[fingerprint]
+	if !ok {
+		return exporter.Group{}, exporter.ErrNotFound
+	}
+	return g, nil
+}
+
 // ListOccurrences returns a page of a group's occurrences, newest first;
-// copies of one id that a retried insert stored twice appear once.
+// copies of one id that a retried insert stored twice appear once. The
+// first page is read by time windows (see OccurrencesBefore); a later one
+// by offset, which reads the whole group: walk with OccurrencesBefore's
+// cursor instead.
 func (e *Exporter) ListOccurrences(ctx context.Context, fingerprint string, page, pageSize int) ([]exporter.Record, bool, error) {
 	if err := exporter.CheckFingerprint(fingerprint); err != nil {
 		return nil, false, err
@@ -273,6 +287,17 @@ func (e *Exporter) ListOccurrences(ctx context.Context, fingerprint string, page
 	q, err := exporter.GroupQuery{Page: page, PageSize: pageSize}.Normalize()
 	if err != nil {
 		return nil, false, err
+	}
+	if q.Page == 1 {
+		g, err := e.groupSpan(ctx, fingerprint)
+		if errors.Is(err, exporter.ErrNotFound) {
+			return nil, false, nil
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		recs, next, err := e.occurrencesBefore(ctx, g, occurrenceCursor{}, q.PageSize)
+		return recs, next != "", err
 	}
 	query := "SELECT " + strings.Join(occurrenceSelect, ", ") + " FROM " + e.schema.DB + ".occurrences" +
 		" WHERE fingerprint = ? ORDER BY time_ns DESC, id LIMIT 1 BY id" +
@@ -291,6 +316,122 @@ func (e *Exporter) ListOccurrences(ctx context.Context, fingerprint string, page
 		recs = recs[:q.PageSize]
 	}
 	return recs, hasNext, nil
+}
+
+// OccurrencesBefore returns up to pageSize of a group's occurrences, newest
+// first, that come after cursor in that order ("" for the newest), and the
+// cursor of the next page ("" when there is none). Copies of one id appear
+// once. It reads the group by time windows that widen until the page is
+// full, so a page costs what its window holds, not the whole group:
+// occurrences are stored by (fingerprint, time_ns).
+func (e *Exporter) OccurrencesBefore(ctx context.Context, fingerprint, cursor string, pageSize int) ([]exporter.Record, string, error) {
+	c, err := parseOccurrenceCursor(cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	q, err := exporter.GroupQuery{PageSize: pageSize}.Normalize()
+	if err != nil {
+		return nil, "", err
+	}
+	g, err := e.groupSpan(ctx, fingerprint)
+	if err != nil {
+		return nil, "", err
+	}
+	return e.occurrencesBefore(ctx, g, c, q.PageSize)
+}
+
+// groupSpan returns a group's first and last sighting only: what paging its
+// occurrences needs, without the exact count, which costs a pass over every
+// occurrence id of the group.
+func (e *Exporter) groupSpan(ctx context.Context, fingerprint string) (exporter.Group, error) {
+	if err := exporter.CheckFingerprint(fingerprint); err != nil {
+		return exporter.Group{}, err
+	}
+	g := exporter.Group{Fingerprint: fingerprint}
+	found := false
+	err := e.scanRows(ctx, func(rows driver.Rows) error {
+		var first, last uint64
+		err := rows.Scan(&first, &last)
+		g.FirstSeen, g.LastSeen, found = fromNanos(first), fromNanos(last), true
+		return err
+	}, "SELECT minMerge(first_seen), maxMerge(last_seen) FROM "+e.schema.DB+".groups WHERE fingerprint = ? GROUP BY fingerprint", fingerprint)
+	if err != nil {
+		return exporter.Group{}, fmt.Errorf("clickhouse: read group: %w", err)
+	}
+	if !found {
+		return exporter.Group{}, exporter.ErrNotFound
+	}
+	return g, nil
+}
+
+// occurrenceCursor is where a page of occurrences ends: the time and id of
+// its last occurrence. The zero value is the start.
+type occurrenceCursor struct {
+	ns uint64
+	id string
+}
+
+func (c occurrenceCursor) String() string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatUint(c.ns, 10) + ":" + c.id))
+}
+
+func parseOccurrenceCursor(s string) (occurrenceCursor, error) {
+	if s == "" {
+		return occurrenceCursor{}, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		if ns, id, ok := strings.Cut(string(b), ":"); ok {
+			if n, err := strconv.ParseUint(ns, 10, 64); err == nil && n > 0 {
+				return occurrenceCursor{ns: n, id: id}, nil
+			}
+		}
+	}
+	return occurrenceCursor{}, fmt.Errorf("%w: cursor %q is not one this store gave", exporter.ErrInvalid, s)
+}
+
+// firstOccurrenceWindow is the time a first read of a group covers,
+// before the loop widens it sixteenfold at a time.
+const firstOccurrenceWindow = uint64(time.Hour)
+
+func (e *Exporter) occurrencesBefore(ctx context.Context, g exporter.Group, c occurrenceCursor, size int) ([]exporter.Record, string, error) {
+	top := uint64(g.LastSeen.UnixNano())
+	if c.ns != 0 {
+		top = min(top, c.ns)
+	}
+	first := uint64(max(g.FirstSeen.UnixNano(), 0))
+	for window := firstOccurrenceWindow; ; window *= 16 {
+		lo := uint64(0)
+		if top > window && top-window > first {
+			lo = top - window
+		}
+		query := "SELECT " + strings.Join(occurrenceSelect, ", ") + " FROM " + e.schema.DB + ".occurrences" +
+			" WHERE fingerprint = ? AND time_ns >= ? AND time >= toDateTime(?)"
+		args := []any{g.Fingerprint, lo, lo / uint64(time.Second)}
+		if c.ns != 0 {
+			query += " AND (time_ns < ? OR time_ns = ? AND id > ?)"
+			args = append(args, c.ns, c.ns, c.id)
+		}
+		query += fmt.Sprintf(" ORDER BY time_ns DESC, id LIMIT 1 BY id LIMIT %d", size+1)
+		var recs []exporter.Record
+		err := e.scanRows(ctx, func(rows driver.Rows) error {
+			r, err := scanRecord(rows)
+			recs = append(recs, r)
+			return err
+		}, query, args...)
+		if err != nil {
+			return nil, "", fmt.Errorf("clickhouse: list occurrences: %w", err)
+		}
+		if len(recs) <= size && lo > 0 {
+			continue // the window holds less than a page: widen it
+		}
+		if len(recs) <= size {
+			return recs, "", nil
+		}
+		recs = recs[:size]
+		last := recs[size-1]
+		return recs, occurrenceCursor{ns: uint64(last.Time.UnixNano()), id: last.ID}.String(), nil
+	}
 }
 
 // occurrenceSelect reads a record back; it mirrors occurrenceColumns.
