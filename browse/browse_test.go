@@ -413,3 +413,47 @@ func TestListShowsAnExcerpt(t *testing.T) {
 		t.Errorf("detail: status %d, want the whole message", resp.StatusCode)
 	}
 }
+
+// The occurrences API pages by cursor: next until there is none, every
+// occurrence once; a cursor the store never gave is a 400.
+func TestOccurrencesAPIByCursor(t *testing.T) {
+	s := newStore(t)
+	var recs []exporter.Record
+	now := time.Now().Add(-time.Minute)
+	for i := range 30 {
+		recs = append(recs, record("paged", now.Add(-time.Duration(i)*time.Minute), fmt.Sprintf("order %d failed", i)))
+	}
+	if err := s.Export(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+	c := newServer(t, s, withAuth(browse.Config{PageSize: 20}))
+	c.user, c.pass = "admin", "pw"
+	seen := map[string]bool{}
+	path := browse.DefaultURLPrefix + "/api/exceptions/paged/occurrences"
+	for round := 0; ; round++ {
+		resp, body := c.get(path)
+		var page struct {
+			Occurrences []struct {
+				ID string `json:"id"`
+			} `json:"occurrences"`
+			Next    string `json:"next"`
+			HasNext bool   `json:"has_next"`
+		}
+		if err := json.Unmarshal([]byte(body), &page); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("status %d, %v: %s", resp.StatusCode, err, body)
+		}
+		for _, o := range page.Occurrences {
+			seen[o.ID] = true
+		}
+		if page.Next == "" || round > 3 {
+			break
+		}
+		path = browse.DefaultURLPrefix + "/api/exceptions/paged/occurrences?cursor=" + url.QueryEscape(page.Next)
+	}
+	if len(seen) != 30 {
+		t.Errorf("walked %d occurrences, want 30", len(seen))
+	}
+	if resp, _ := c.get(browse.DefaultURLPrefix + "/api/exceptions/paged/occurrences?cursor=bogus"); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("a bad cursor: %d", resp.StatusCode)
+	}
+}
