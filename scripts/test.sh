@@ -39,7 +39,7 @@ go test -race -count=1 -timeout 30m ./...
 log "go test -race (the Collector configuration, a module of its own)"
 (cd otelcol-config/validate && go test -race -count=1 -timeout 20m ./...)
 log "go test -race (the errortracker Collector components, a module of their own)"
-(cd otelcol-config/errortrackerexporter && go test -race -count=1 -timeout 20m ./...)
+(cd otelcol-config/errortrackerexporter && go test -race -count=1 -timeout 20m -bench . -benchtime 1x ./...)
 log "go test -race (the Collector distribution: its yaml, and a Node.js service through it as a process)"
 (cd otelcol-config/otelcol-errortracker && go test -race -count=1 -timeout 20m ./...)
 log "benchmarks (one iteration each, as tests; the README gives the commands that measure)"

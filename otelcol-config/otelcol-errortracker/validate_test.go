@@ -9,6 +9,14 @@ import (
 
 const configFile = "../errortracker.yaml"
 
+// TestLocalConfigIsValid validates the file that forwards nothing, with
+// no UPSTREAM_OTLP_ENDPOINT at all.
+func TestLocalConfigIsValid(t *testing.T) {
+	if err := newCommand([]string{"validate", "--config=file:../errortracker-local.yaml"}).Execute(); err != nil {
+		t.Fatalf("errortracker-local.yaml does not validate: %v", err)
+	}
+}
+
 // TestConfigIsValid runs the Collector's own validation on
 // errortracker.yaml, with nothing set but what it requires, and with
 // everything set.
