@@ -174,6 +174,13 @@ func (p *Processor) reportCrashes(dir string) {
 			res := p.readCrashResource(resPath)
 			if rec, ok := p.crashRecord(report, res, st, filepath.Base(path)); ok {
 				p.deliver([]exporter.Record{rec})
+				if sp := p.spool; sp != nil && p.loadSinks() != nil {
+					// In the spool before the file goes: a kill now
+					// loses nothing.
+					if err := sp.Commit(); err != nil {
+						p.log.Warn("error tracker: spool: commit failed", "error", err)
+					}
+				}
 				p.log.Warn("error tracker: the process crashed before this start; reported", "file", path, "message", rec.Message)
 			}
 		}

@@ -100,7 +100,8 @@ func WithExporter(e exporter.Exporter) Option {
 // WithQueueSize bounds each exporter's queue, and the buffer that holds
 // records before Init, to n records (default DefaultQueueSize, 65,536: a
 // minute of 1,000 errors a second). Past it new records are dropped and
-// counted. Values below 1 are ignored.
+// counted — or, with a spool ([WithSpool]), left in the spool for the
+// exporter to read once its queue is empty. Values below 1 are ignored.
 func WithQueueSize(n int) Option {
 	return optionFunc(func(s settings) settings {
 		if n > 0 {
