@@ -65,6 +65,9 @@ type seenMessage struct {
 // NewContext reads s for the records of its exceptions.
 func NewContext(s Span) *Context {
 	c := &Context{name: s.Name, traceID: s.TraceID, spanID: s.SpanID, resource: s.Resource}
+	if len(s.Attributes) > 0 {
+		c.attrs = make([]attribute.KeyValue, 0, len(s.Attributes)) // one allocation, not one per growth
+	}
 	for _, kv := range s.Attributes {
 		if k, ok := strings.CutPrefix(string(kv.Key), scope.ExtraPrefix); ok {
 			c.extras = setKV(c.extras, attribute.KeyValue{Key: attribute.Key(k), Value: kv.Value})
@@ -177,14 +180,14 @@ func (c *Context) occurrenceID(message string) string {
 // recorded in a span, the same whether it came as a span event or as a log
 // record: see the package doc.
 func OccurrenceID(traceID trace.TraceID, spanID trace.SpanID, message string, n int) string {
-	h := sha256.New()
-	h.Write(traceID[:])
-	h.Write(spanID[:])
-	h.Write([]byte(strconv.Itoa(n)))
-	h.Write([]byte{0})
-	h.Write([]byte(message))
-	var sum [sha256.Size]byte
-	return hex.EncodeToString(h.Sum(sum[:0])[:16])
+	// Hashed from a buffer on the stack for most messages: this runs on
+	// span.End() for every exception.
+	var buf [512]byte
+	b := append(append(buf[:0], traceID[:]...), spanID[:]...)
+	b = strconv.AppendInt(b, int64(n), 10)
+	b = append(append(b, 0), message...)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
 }
 
 // RandomID returns 128 random bits in hex: unique across processes, so a
