@@ -21,7 +21,10 @@ import (
 // Span is where exceptions were recorded: a span, or the span a log record
 // names (Name empty when unknown). Every attribute is masked already.
 type Span struct {
-	Name    string
+	// Name is the span's name: a server span's route.
+	Name string
+	// TraceID and SpanID locate the span; a record outside any span (both
+	// invalid) gets a random occurrence id.
 	TraceID trace.TraceID
 	SpanID  trace.SpanID
 	// Attributes are the span's attributes: the request data, and the
@@ -35,7 +38,10 @@ type Span struct {
 // "exception" span event, or of a log record. Attributes are masked
 // already.
 type Exception struct {
-	Time       time.Time
+	// Time is when it was recorded: the event's or the log record's time.
+	Time time.Time
+	// Attributes are the exception.* attributes and any others, which
+	// become the record's extras.
 	Attributes []attribute.KeyValue
 	// Body is a log record's string body, the message of a record whose
 	// attributes carry none.
