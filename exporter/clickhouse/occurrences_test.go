@@ -3,6 +3,7 @@ package clickhouse_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -79,4 +80,43 @@ func TestOccurrencesByCursor(t *testing.T) {
 		t.Errorf("unknown group: %v", err)
 	}
 
+}
+
+// The list by last seen reads recent windows first and widens them until a
+// page is full: every page is what reading every group gives.
+func TestListByLastSeenAcrossWindows(t *testing.T) {
+	e := newExporter(t, clickhouse.Config{RetentionDays: -1})
+	ctx := context.Background()
+	now := time.Now()
+	var recs []exporter.Record
+	var want []string // newest first
+	for i := range 30 {
+		age := time.Duration(i) * time.Minute // 5 in the last hour,
+		switch {
+		case i >= 15:
+			age = time.Duration(i) * 24 * time.Hour // 15 over weeks,
+		case i >= 5:
+			age = time.Duration(i) * 5 * time.Hour // 10 over days
+		}
+		fp := fmt.Sprintf("w%02d", i)
+		recs = append(recs, record(fp, now.Add(-age)), record(fp, now.Add(-age-time.Hour*24*40)))
+		want = append(want, fp)
+	}
+	export(t, e, recs...)
+	var got []string
+	for p := 1; ; p++ {
+		page, err := e.ListGroups(ctx, exporter.GroupQuery{Page: p, PageSize: 7})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range page.Groups {
+			got = append(got, g.Fingerprint)
+		}
+		if !page.HasNext {
+			break
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("pages by last seen:\n got %v\nwant %v", got, want)
+	}
 }

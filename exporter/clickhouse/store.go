@@ -95,11 +95,61 @@ func (e *Exporter) ListGroups(ctx context.Context, q exporter.GroupQuery) (expor
 			fields = append(fields, "argMaxMerge("+f.col+") AS p_"+f.col)
 		}
 	}
-	inner := "SELECT " + strings.Join(fields, ", ") + " FROM " + e.schema.DB + ".groups GROUP BY fingerprint"
-	if len(having) > 0 {
-		inner += " HAVING " + strings.Join(having, " AND ")
+	// By last seen, the first pages hold the groups seen last: the groups
+	// with an occurrence in a recent window are the candidates, and the
+	// window widens until a page is full (see listWindows). Other sorts, a
+	// cut at Until, and a cluster (where the subquery would be a second
+	// distributed read on every shard) merge every group.
+	windows := []time.Duration{0}
+	if q.Sort == exporter.SortLastSeen && q.Until.IsZero() && e.schema.Cluster == "" {
+		windows = listWindows()
 	}
-	query := "SELECT fingerprint FROM (" + inner + ") AS g"
+	var fps []string
+	for i, window := range windows {
+		from := " FROM " + e.schema.DB + ".groups"
+		wargs := args
+		if window > 0 {
+			from += " WHERE fingerprint IN (SELECT fingerprint FROM " + e.schema.DB + ".occurrences WHERE time >= toDateTime(?))"
+			wargs = append([]any{uint32(time.Now().Add(-window).Unix())}, args...)
+		}
+		inner := "SELECT " + strings.Join(fields, ", ") + from + " GROUP BY fingerprint"
+		if len(having) > 0 {
+			inner += " HAVING " + strings.Join(having, " AND ")
+		}
+		query := "SELECT fingerprint FROM (" + inner + ") AS g" + e.statusAndOrder(q)
+		fps = fps[:0]
+		if err := e.selectStrings(ctx, &fps, query, wargs...); err != nil {
+			return exporter.GroupPage{}, fmt.Errorf("clickhouse: list groups: %w", err)
+		}
+		if len(fps) > q.PageSize || i == len(windows)-1 {
+			break // a full page, or every group was read
+		}
+	}
+	page := exporter.GroupPage{Page: q.Page, PageSize: q.PageSize}
+	if len(fps) > q.PageSize {
+		fps, page.HasNext = fps[:q.PageSize], true
+	}
+	groups, err := e.groups(ctx, fps)
+	if err != nil {
+		return exporter.GroupPage{}, err
+	}
+	for _, fp := range fps {
+		if g, ok := groups[fp]; ok { // a group deleted between the two queries is left out
+			page.Groups = append(page.Groups, g)
+		}
+	}
+	return page, nil
+}
+
+// listWindows returns the recent windows whose groups the list reads
+// first, by last seen; 0 reads every group.
+func listWindows() []time.Duration {
+	return []time.Duration{time.Hour, 8 * time.Hour, 3 * 24 * time.Hour, 24 * 24 * time.Hour, 0}
+}
+
+// statusAndOrder is the list's status filter, order and page.
+func (e *Exporter) statusAndOrder(q exporter.GroupQuery) string {
+	query := ""
 	if q.Status != "" {
 		// Both sides named: releases since 20.x refuse an unnamed joined
 		// subquery (joined_subquery_requires_alias), and 18.16 accepts the
@@ -117,26 +167,7 @@ func (e *Exporter) ListGroups(ctx context.Context, q exporter.GroupQuery) (expor
 		exporter.SortFirstSeen: "first_ns DESC",
 		exporter.SortCount:     "n DESC, last_ns DESC",
 	}[q.Sort]
-	query += fmt.Sprintf(" ORDER BY %s, fingerprint LIMIT %d, %d", order, (q.Page-1)*q.PageSize, q.PageSize+1)
-
-	var fps []string
-	if err := e.selectStrings(ctx, &fps, query, args...); err != nil {
-		return exporter.GroupPage{}, fmt.Errorf("clickhouse: list groups: %w", err)
-	}
-	page := exporter.GroupPage{Page: q.Page, PageSize: q.PageSize}
-	if len(fps) > q.PageSize {
-		fps, page.HasNext = fps[:q.PageSize], true
-	}
-	groups, err := e.groups(ctx, fps)
-	if err != nil {
-		return exporter.GroupPage{}, err
-	}
-	for _, fp := range fps {
-		if g, ok := groups[fp]; ok { // a group deleted between the two queries is left out
-			page.Groups = append(page.Groups, g)
-		}
-	}
-	return page, nil
+	return query + fmt.Sprintf(" ORDER BY %s, fingerprint LIMIT %d, %d", order, (q.Page-1)*q.PageSize, q.PageSize+1)
 }
 
 // groups reads the full summaries, distinct counts and states of the given
