@@ -2,6 +2,7 @@ package processor_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -136,5 +137,33 @@ func TestFatalErrorUnderTheMonitor(t *testing.T) {
 	r := recs[0]
 	if r.Type != "fatal error" || r.Message != "concurrent map writes" || !strings.Contains(r.Stacktrace, "main.main.func") || r.Service != "crashprog" {
 		t.Errorf("record: type %q message %q service %q\n%s", r.Type, r.Message, r.Service, r.Stacktrace)
+	}
+}
+
+// MonitorCrashesAndReport reports at once: the record is exported when the
+// monitor exits, and the next start has nothing left to report.
+func TestMonitorReportsAtOnce(t *testing.T) {
+	bin := buildCrashProg(t)
+	dir := t.TempDir()
+	out := filepath.Join(t.TempDir(), "reported.jsonl")
+	t.Setenv("CRASHPROG_OUT", out)
+	crash(t, bin, dir, "map", "monitor-report")
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatalf("nothing reported by the monitor: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	var r struct {
+		Message, Service string
+		Escaped          bool
+	}
+	if err := json.Unmarshal([]byte(lines[0]), &r); err != nil {
+		t.Fatal(err)
+	}
+	if len(lines) != 1 || r.Message != "concurrent map writes" || r.Service != "crashprog" || !r.Escaped {
+		t.Errorf("%d records; first: %q %q", len(lines), r.Message, r.Service)
+	}
+	if again := restart(t, dir); len(again) != 0 {
+		t.Errorf("the next start reported %d records again", len(again))
 	}
 }

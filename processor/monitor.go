@@ -2,6 +2,7 @@ package processor
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // monitorEnv marks the child that MonitorCrashes starts.
@@ -43,11 +45,48 @@ func MonitorCrashes(dir string) {
 	if os.Getenv(monitorEnv) != "" {
 		return
 	}
-	os.Exit(runMonitor(dir, os.Args[1:]))
+	os.Exit(runMonitor(dir, os.Args[1:], nil))
 }
 
-// runMonitor runs the child and returns the status to exit with.
-func runMonitor(dir string, args []string) int {
+// MonitorReportTimeout bounds the monitor's report of a crash by
+// [MonitorCrashesAndReport]: building the exporters, delivering, shutting
+// down.
+const MonitorReportTimeout = 30 * time.Second
+
+// MonitorCrashesAndReport is [MonitorCrashes] that reports a crash at once
+// instead of at the next start: when the child has crashed, the monitor
+// builds a processor with cfg and the options newOptions returns (the
+// exporters — the store, the mail policy — made only then, so the monitor
+// holds no connection while the child runs), which delivers the crash's
+// record, and shuts it down, all within MonitorReportTimeout. The record
+// has the same id either way, so a report that also reaches the next
+// start counts once. If newOptions fails, the report waits for the next
+// start.
+func MonitorCrashesAndReport(dir string, cfg Config, newOptions func(ctx context.Context) ([]Option, error)) {
+	if os.Getenv(monitorEnv) != "" {
+		return
+	}
+	os.Exit(runMonitor(dir, os.Args[1:], func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), MonitorReportTimeout)
+		defer cancel()
+		opts, err := newOptions(ctx)
+		if err != nil {
+			return err
+		}
+		// The monitor reports the crash only: the spool is the next
+		// start's to replay.
+		cfg.SpoolDir = ""
+		p, err := New(cfg, append(opts, WithCrashCapture(dir))...)
+		if err != nil {
+			return err
+		}
+		return p.Shutdown(ctx)
+	}))
+}
+
+// runMonitor runs the child and returns the status to exit with; report,
+// when not nil, reports a crash the child left at once.
+func runMonitor(dir string, args []string, report func() error) int {
 	exe, err := os.Executable()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "error tracker: crash monitor:", err)
@@ -58,6 +97,7 @@ func runMonitor(dir string, args []string) int {
 	cmd.Stdin, cmd.Stdout = os.Stdin, os.Stdout
 	tail := &tailBuffer{max: monitorTail}
 	cmd.Stderr = io.MultiWriter(os.Stderr, tail)
+	setDeathSignal(cmd) // a monitor killed outright takes its child along
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2)
 	defer signal.Stop(sigs)
@@ -82,12 +122,21 @@ func runMonitor(dir string, args []string) int {
 			fmt.Fprintln(os.Stderr, "error tracker: crash monitor: report not written:", err)
 		}
 	}
+	if report != nil && crashed(cmd.ProcessState) {
+		if err := report(); err != nil {
+			fmt.Fprintln(os.Stderr, "error tracker: crash monitor: not reported now, the next start will:", err)
+		}
+	}
 	st := cmd.ProcessState
 	if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		return 128 + int(ws.Signal())
 	}
 	return st.ExitCode()
 }
+
+// crashed tells a crash (the runtime exits with status 2) from a normal
+// exit.
+func crashed(st *os.ProcessState) bool { return st.ExitCode() == 2 }
 
 // writeReport replaces the child's crash file with the whole report.
 func writeReport(dir, path string, report []byte) error {

@@ -3,6 +3,7 @@ package main_test
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -99,4 +100,54 @@ func TestCrashRouteReportedAfterRestart(t *testing.T) {
 	if n := len(inbox.Messages()); n != 1 {
 		t.Errorf("%d mails, want the crash's one", n)
 	}
+}
+
+// With CRASH_MONITOR=1 the monitor reports the crash at once: the
+// occurrence is stored before the app starts again, and a restart does not
+// count it twice.
+func TestCrashMonitorReportsAtOnce(t *testing.T) {
+	bin := build(t)
+	db := fmt.Sprintf("t_crashmon_%d", time.Now().UnixNano())
+	env := []string{
+		"CLICKHOUSE_ADDR=" + testenv.ClickHouseAddr(t), "CLICKHOUSE_DATABASE=" + db,
+		"APP_ERROR_SPOOL_DIR=" + filepath.Join(t.TempDir(), "spool"), "OTEL_SERVICE_NAME=webapp-crash",
+	}
+	a := startApp(t, bin, append(env, "CRASH_MONITOR=1")...)
+	resp, err := http.PostForm(a.base+"/crash", url.Values{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	select {
+	case err := <-a.exited:
+		a.exited <- err
+	case <-time.After(40 * time.Second):
+		t.Fatalf("the monitor still runs 40 s after POST /crash\n%s", a.logs.String())
+	}
+	q := "SELECT uniqExact(id) FROM " + db + ".occurrences WHERE message = 'unrecovered panic in a background goroutine' AND escaped = 1"
+	if n := chQueryAddr(t, testenv.ClickHouseHTTPAddr(t), q); n != "1" {
+		t.Fatalf("occurrences stored by the monitor: %s, want 1\n%s", n, a.logs.String())
+	}
+	b := startApp(t, bin, env...)
+	time.Sleep(2 * time.Second)
+	b.kill()
+	if n := chQueryAddr(t, testenv.ClickHouseHTTPAddr(t), q); n != "1" {
+		t.Errorf("after a restart: %s distinct occurrences, want 1", n)
+	}
+}
+
+// chQueryAddr runs a query on a server's HTTP interface at addr.
+func chQueryAddr(t *testing.T, addr, q string) string {
+	t.Helper()
+	resp, err := http.Post("http://"+addr+"/", "text/plain", strings.NewReader(q))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b strings.Builder
+	_, _ = io.Copy(&b, resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("%s: %s", q, b.String())
+	}
+	return strings.TrimSpace(b.String())
 }

@@ -14,7 +14,7 @@
 //	OTEL_EXPORTER_OTLP_ENDPOINT      also send the masked spans over OTLP/HTTP
 //	OTEL_SERVICE_NAME                service name (webapp)
 //	APP_ERROR_SPOOL_DIR              disk spool, and crash capture in its crash/ (unset: neither)
-//	CRASH_MONITOR                    1: run under processor.MonitorCrashes (needs APP_ERROR_SPOOL_DIR)
+//	CRASH_MONITOR                    1: run under processor.MonitorCrashesAndReport (needs APP_ERROR_SPOOL_DIR)
 //
 // A configuration mistake stops it with one line on standard error; a
 // ClickHouse that is down does not (the store connects in the background).
@@ -48,7 +48,14 @@ import (
 
 func main() {
 	if dir := os.Getenv(processor.EnvSpoolDir); dir != "" && os.Getenv("CRASH_MONITOR") == "1" {
-		processor.MonitorCrashes(crashDir(dir)) // first of all: the monitor runs this program again as its child
+		// First of all: the monitor runs this program again as its child,
+		// and reports a crash at once with exporters of its own.
+		if cfg, err := processor.ConfigFromEnv(); err == nil {
+			processor.MonitorCrashesAndReport(crashDir(dir), cfg, func(ctx context.Context) ([]processor.Option, error) {
+				opts, _, err := exporters(ctx, cfg, env("ADDR", "127.0.0.1:8080"))
+				return opts, err
+			})
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -74,22 +81,9 @@ func run(ctx context.Context) error {
 
 	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	// With ClickHouse down the app starts all the same: the store connects
-	// in the background, errors wait in the processor's queue, the pages
-	// answer 503 until then. Only a mistake in the configuration stops it.
-	store, err := clickhouse.New(startCtx, clickhouse.Config{
-		Addrs:    []string{env("CLICKHOUSE_ADDR", "127.0.0.1:9000")},
-		Database: env("CLICKHOUSE_DATABASE", "errortracker"),
-	})
+	opts, store, err := exporters(startCtx, cfg, addr)
 	if err != nil {
-		return oneLine(err)
-	}
-
-	opts := []processor.Option{processor.WithExporter(store)}
-	if mailOpt, err := mailOption(cfg, addr, store); err != nil {
-		return fmt.Errorf("mail: %w", oneLine(err))
-	} else if mailOpt != nil {
-		opts = append(opts, mailOpt)
+		return err
 	}
 	if os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" {
 		otlp, err := otlptracehttp.New(startCtx) // reads the OTEL_EXPORTER_OTLP_* variables
@@ -155,6 +149,28 @@ func run(ctx context.Context) error {
 	// what is queued (to ClickHouse, mail, OTLP) and then shuts the store.
 	srvErr := srv.Shutdown(shutCtx)
 	return errors.Join(srvErr, tp.Shutdown(shutCtx))
+}
+
+// exporters builds the store and, when notifications are on, the mail
+// policy, and returns the options that attach them: the store first.
+func exporters(ctx context.Context, cfg processor.Config, addr string) ([]processor.Option, *clickhouse.Exporter, error) {
+	// With ClickHouse down the app starts all the same: the store connects
+	// in the background, errors wait in the processor's queue, the pages
+	// answer 503 until then. Only a mistake in the configuration stops it.
+	store, err := clickhouse.New(ctx, clickhouse.Config{
+		Addrs:    []string{env("CLICKHOUSE_ADDR", "127.0.0.1:9000")},
+		Database: env("CLICKHOUSE_DATABASE", "errortracker"),
+	})
+	if err != nil {
+		return nil, nil, oneLine(err)
+	}
+	opts := []processor.Option{processor.WithExporter(store)}
+	if mailOpt, err := mailOption(cfg, addr, store); err != nil {
+		return nil, nil, fmt.Errorf("mail: %w", oneLine(err))
+	} else if mailOpt != nil {
+		opts = append(opts, mailOpt)
+	}
+	return opts, store, nil
 }
 
 // crashDir is where crash capture writes, inside the spool's directory.

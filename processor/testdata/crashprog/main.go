@@ -1,16 +1,21 @@
 // Command crashprog crashes on purpose, for the crash capture tests:
 //
-//	crashprog DIR panic|map [monitor]
+//	crashprog DIR panic|map [monitor|monitor-report]
 //
 // panic: a goroutine panics; map: concurrent map writes, a fatal error.
-// With monitor it runs under processor.MonitorCrashes.
+// With monitor it runs under processor.MonitorCrashes; with
+// monitor-report under processor.MonitorCrashesAndReport, whose exporter
+// appends the records as JSON lines to $CRASHPROG_OUT.
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"time"
 
+	"github.com/errortracker/errortracker/exporter"
 	"github.com/errortracker/errortracker/processor"
 )
 
@@ -18,6 +23,11 @@ func main() {
 	dir, mode := os.Args[1], os.Args[2]
 	if len(os.Args) > 3 && os.Args[3] == "monitor" {
 		processor.MonitorCrashes(dir)
+	}
+	if len(os.Args) > 3 && os.Args[3] == "monitor-report" {
+		processor.MonitorCrashesAndReport(dir, processor.Config{}, func(context.Context) ([]processor.Option, error) {
+			return []processor.Option{processor.WithExporter(fileExporter(os.Getenv("CRASHPROG_OUT")))}, nil
+		})
 	}
 	p, err := processor.New(processor.Config{}, processor.WithCrashCapture(dir))
 	if err != nil {
@@ -45,3 +55,22 @@ func main() {
 func loadOrder(query string) {
 	panic("load order: bad query " + query)
 }
+
+// fileExporter appends records to a file as JSON lines.
+type fileExporter string
+
+func (f fileExporter) Export(_ context.Context, recs []exporter.Record) error {
+	out, err := os.OpenFile(string(f), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	for _, r := range recs {
+		if err := json.NewEncoder(out).Encode(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (fileExporter) Shutdown(context.Context) error { return nil }
