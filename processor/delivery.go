@@ -271,7 +271,9 @@ func (s *sink) readSpool(ctx context.Context) bool {
 		}
 	}
 	committed := s.spool.Committed()
-	entries, err := s.spool.Read(from, s.settings.batchSize)
+	// A quarter of the queue's bytes at a time: the queue is empty while
+	// the sink reads the spool, so memory stays within its bound.
+	entries, err := s.spool.Read(from, s.settings.batchSize, max(s.settings.queueBytes/4, 1))
 	if err != nil {
 		s.log.Error("error tracker: spool: records unreadable, skipped", "error", err)
 	}

@@ -584,16 +584,17 @@ func (s *Spool) trim() {
 	}
 }
 
-// Read returns up to max records with sequence numbers from from on, in
-// order, from what is committed; fewer when the log holds no more. Records
-// dropped past MaxBytes are skipped. It is safe to call beside Add and
-// Commit.
-func (s *Spool) Read(from uint64, max int) ([]Entry, error) {
+// Read returns up to max records, and about maxBytes of them at most (at
+// least one), with sequence numbers from from on, in order, from what is
+// committed; fewer when the log holds no more. Records dropped past
+// MaxBytes are skipped. It is safe to call beside Add and Commit.
+func (s *Spool) Read(from uint64, max int, maxBytes int64) ([]Entry, error) {
 	s.wmu.Lock()
 	segs := slices.Clone(s.segs)
 	s.wmu.Unlock()
 	var out []Entry
 	var errs []error
+	var bytes int64
 	for _, seg := range segs {
 		if seg.count == 0 || seg.last < from {
 			continue
@@ -611,12 +612,13 @@ func (s *Spool) Read(from uint64, max int) ([]Entry, error) {
 				return true
 			}
 			out = append(out, Entry{Seq: seq, Record: r})
-			return len(out) < max
+			bytes += int64(len(payload))
+			return len(out) < max && bytes < maxBytes
 		})
 		if err != nil && !errors.Is(err, os.ErrNotExist) { // removed past MaxBytes meanwhile
 			errs = append(errs, err)
 		}
-		if len(out) >= max {
+		if len(out) >= max || bytes >= maxBytes {
 			break
 		}
 	}

@@ -114,7 +114,7 @@ func TestReopenKeepsWhatIsNotConsumed(t *testing.T) {
 	if s.Cursor(0) != 4 || s.Cursor(1) != 10 || s.Committed() != 10 {
 		t.Fatalf("cursors %d, %d, committed %d", s.Cursor(0), s.Cursor(1), s.Committed())
 	}
-	es, err := s.Read(5, 100)
+	es, err := s.Read(5, 100, 1<<30)
 	if err != nil || len(es) != 6 || es[0].Seq != 5 || es[0].Record.ID != "4" {
 		t.Fatalf("read %d entries (%v)", len(es), err)
 	}
@@ -149,7 +149,7 @@ func TestTornTailSkippedAndCounted(t *testing.T) {
 	if d.get(DropTorn) != 1 {
 		t.Errorf("torn tails counted: %d, want 1", d.get(DropTorn))
 	}
-	es, err := s.Read(1, 100)
+	es, err := s.Read(1, 100, 1<<30)
 	if err != nil || len(es) != 4 {
 		t.Errorf("read %d records (%v), want the 4 before the torn one", len(es), err)
 	}
@@ -178,7 +178,7 @@ func TestByteBoundDropsOldest(t *testing.T) {
 	if total > max+(max/8)+(64<<10) {
 		t.Errorf("spool holds %d bytes, bound %d", total, max)
 	}
-	es, _ := s.Read(0, 100)
+	es, _ := s.Read(0, 100, 1<<30)
 	if dropped := d.get(DropFull); dropped == 0 || dropped+len(es) != 40 || es[len(es)-1].Seq != 40 {
 		t.Errorf("dropped %d, kept %d of 40 (newest kept: %v)", dropped, len(es), es[len(es)-1].Seq)
 	}
@@ -248,5 +248,22 @@ func TestFileModes(t *testing.T) {
 		if info.Mode().Perm() != 0o600 {
 			t.Errorf("%s mode %v", e.Name(), info.Mode().Perm())
 		}
+	}
+}
+
+// Read stops at its byte bound, and returns one record at least.
+func TestReadBoundedInBytes(t *testing.T) {
+	var d drops
+	s := open(t, t.TempDir(), &d, 0)
+	defer s.Close()
+	add(t, s, records(0, 10, 1000))
+	if err := s.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if es, _ := s.Read(1, 100, 2500); len(es) != 3 {
+		t.Errorf("read %d records of 1 KB with a bound of 2.5 KB, want 3", len(es))
+	}
+	if es, _ := s.Read(1, 100, 1); len(es) != 1 {
+		t.Errorf("read %d records with a bound of 1 byte, want 1", len(es))
 	}
 }
