@@ -37,8 +37,13 @@ func (discardRecords) Shutdown(context.Context) error                  { return 
 // synchronously (a batcher's goroutine would compete for the two cores and
 // make the comparison noisy), and every sub-benchmark gets a fresh provider.
 func newProvider(b *testing.B, ours bool) *sdktrace.TracerProvider {
+	return providerExporting(b, ours, discard{})
+}
+
+// providerExporting is newProvider with the span exporter given.
+func providerExporting(b *testing.B, ours bool, spans sdktrace.SpanExporter) *sdktrace.TracerProvider {
 	b.Helper()
-	export := sdktrace.NewSimpleSpanProcessor(discard{})
+	export := sdktrace.NewSimpleSpanProcessor(spans)
 	var sp sdktrace.SpanProcessor = export
 	if ours {
 		p, err := processor.New(processor.Config{}, processor.WithNext(export), processor.WithExporter(discardRecords{}))

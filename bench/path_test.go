@@ -2,13 +2,11 @@ package bench_test
 
 import (
 	"context"
-	"runtime"
 	"testing"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/errortracker/errortracker/processor"
 	"github.com/errortracker/errortracker/scope"
 )
 
@@ -42,20 +40,8 @@ func (reader) Shutdown(context.Context) error { return nil }
 // reader, bare or wrapped by our processor with its default masking rules,
 // no spool, and a record exporter that discards.
 func pathProvider(b *testing.B, ours bool) *sdktrace.TracerProvider {
-	b.Helper()
 	sum := 0
-	var sp sdktrace.SpanProcessor = sdktrace.NewSimpleSpanProcessor(reader{&sum})
-	if ours {
-		p, err := processor.New(processor.Config{}, processor.WithNext(sp), processor.WithExporter(discardRecords{}))
-		if err != nil {
-			b.Fatal(err)
-		}
-		sp = p
-	}
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp))
-	b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
-	runtime.GC()
-	return tp
+	return providerExporting(b, ours, reader{&sum})
 }
 
 // BenchmarkPath measures what a user pays on the capture path, each pair

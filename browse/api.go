@@ -147,11 +147,7 @@ func (h *handler) apiOccurrences(w http.ResponseWriter, r *http.Request) {
 			h.failStore(w, r, err)
 			return
 		}
-		out := make([]apiRecord, len(recs))
-		for i, rec := range recs {
-			out[i] = toAPIRecord(rec)
-		}
-		body := map[string]any{"occurrences": out, "has_next": next != "", "next": next}
+		body := map[string]any{"occurrences": toAPIRecords(recs), "has_next": next != "", "next": next}
 		if !values.Has(paramCursor) {
 			body["page"] = 1
 		}
@@ -163,11 +159,15 @@ func (h *handler) apiOccurrences(w http.ResponseWriter, r *http.Request) {
 		h.failStore(w, r, err)
 		return
 	}
+	h.writeJSON(w, http.StatusOK, map[string]any{"occurrences": toAPIRecords(recs), "page": page, "has_next": hasNext})
+}
+
+func toAPIRecords(recs []exporter.Record) []apiRecord {
 	out := make([]apiRecord, len(recs))
 	for i, rec := range recs {
 		out[i] = toAPIRecord(rec)
 	}
-	h.writeJSON(w, http.StatusOK, map[string]any{"occurrences": out, "page": page, "has_next": hasNext})
+	return out
 }
 
 func (h *handler) apiAction(w http.ResponseWriter, r *http.Request) {

@@ -230,9 +230,26 @@ func BenchmarkListGroups(b *testing.B) {
 	}
 }
 
-// loadGroups fills db.occurrences with n generated rows, unless it holds
-// them already.
+// loadGroups fills db.occurrences with n generated rows in the given
+// number of groups, unless it holds them already.
 func loadGroups(b *testing.B, addr, db string, n, groups int) {
+	b.Helper()
+	// The groups; times spread over 30 days; one group in 50 times out.
+	loadOccurrences(b, addr, db, n, func(off, size int) string {
+		return fmt.Sprintf(`INSERT INTO %[1]s.occurrences (id, fingerprint, time, time_ns, type, message, stacktrace, service, environment, host, method, path, route)
+SELECT toString(number), concat('fp', toString(number %% %[4]d)), toDateTime(ts), ts * 1000000000,
+    concat('*app.Error', toString(number %% 37)),
+    if(number %% 50 = 0, concat('upstream timeout after ', toString(number %% 997), 'ms'), concat('order ', toString(number), ' not found')),
+    'main.handler(...)', concat('svc', toString(number %% 7)), 'prod', 'shop.example.com', 'GET',
+    concat('/orders/', toString(number %% 1000)), '/orders/{id}'
+FROM (SELECT number, toUInt64(now()) - (number * 7919 %% 2592000) AS ts FROM numbers(%[2]d, %[3]d))`, db, off, size, groups)
+	})
+}
+
+// loadOccurrences fills db.occurrences with n rows that insert(offset,
+// size) makes, a million at a time, unless it holds n rows already, and
+// merges the summaries as a live store's background merges would.
+func loadOccurrences(b *testing.B, addr, db string, n int, insert func(off, size int) string) {
 	b.Helper()
 	conn, err := ch.Open(&ch.Options{Addr: []string{addr}, ReadTimeout: 30 * time.Minute})
 	if err != nil {
@@ -247,10 +264,7 @@ func loadGroups(b *testing.B, addr, db string, n, groups int) {
 	if have == uint64(n) {
 		return
 	}
-	if err := conn.Exec(ctx, "TRUNCATE TABLE "+db+".occurrences"); err != nil {
-		b.Fatal(err)
-	}
-	for _, table := range []string{"groups", "group_counts"} {
+	for _, table := range []string{"occurrences", "groups", "group_counts"} {
 		if err := conn.Exec(ctx, "TRUNCATE TABLE "+db+"."+table); err != nil {
 			b.Fatal(err)
 		}
@@ -258,16 +272,7 @@ func loadGroups(b *testing.B, addr, db string, n, groups int) {
 	start := time.Now()
 	const chunk = 1_000_000
 	for off := 0; off < n; off += chunk {
-		size := min(chunk, n-off)
-		// The groups; times spread over 30 days; one group in 50 times out.
-		err := conn.Exec(ctx, fmt.Sprintf(`INSERT INTO %[1]s.occurrences (id, fingerprint, time, time_ns, type, message, stacktrace, service, environment, host, method, path, route)
-SELECT toString(number), concat('fp', toString(number %% %[4]d)), toDateTime(ts), ts * 1000000000,
-    concat('*app.Error', toString(number %% 37)),
-    if(number %% 50 = 0, concat('upstream timeout after ', toString(number %% 997), 'ms'), concat('order ', toString(number), ' not found')),
-    'main.handler(...)', concat('svc', toString(number %% 7)), 'prod', 'shop.example.com', 'GET',
-    concat('/orders/', toString(number %% 1000)), '/orders/{id}'
-FROM (SELECT number, toUInt64(now()) - (number * 7919 %% 2592000) AS ts FROM numbers(%[2]d, %[3]d))`, db, off, size, groups))
-		if err != nil {
+		if err := conn.Exec(ctx, insert(off, min(chunk, n-off))); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -359,40 +364,10 @@ func BenchmarkGroupPage(b *testing.B) {
 // group, unless it holds them already.
 func loadOneGroup(b *testing.B, addr, db string, n int) {
 	b.Helper()
-	conn, err := ch.Open(&ch.Options{Addr: []string{addr}, ReadTimeout: 30 * time.Minute})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close()
-	ctx := context.Background()
-	var have uint64
-	if err := conn.QueryRow(ctx, "SELECT count() FROM "+db+".occurrences").Scan(&have); err != nil {
-		b.Fatal(err)
-	}
-	if have == uint64(n) {
-		return
-	}
-	for _, table := range []string{"occurrences", "groups", "group_counts"} {
-		if err := conn.Exec(ctx, "TRUNCATE TABLE "+db+"."+table); err != nil {
-			b.Fatal(err)
-		}
-	}
-	start := time.Now()
-	const chunk = 1_000_000
-	for off := 0; off < n; off += chunk {
-		size := min(chunk, n-off)
-		err := conn.Exec(ctx, fmt.Sprintf(`INSERT INTO %[1]s.occurrences (id, fingerprint, time, time_ns, type, message, stacktrace, service, environment, host, method, path, route)
+	loadOccurrences(b, addr, db, n, func(off, size int) string {
+		return fmt.Sprintf(`INSERT INTO %[1]s.occurrences (id, fingerprint, time, time_ns, type, message, stacktrace, service, environment, host, method, path, route)
 SELECT toString(number), 'noisy', toDateTime(intDiv(ns, 1000000000)), ns, '*app.Error', concat('order ', toString(number), ' not found'),
     'main.handler(...)', 'checkout', 'prod', 'shop.example.com', 'GET', concat('/orders/', toString(number %% 1000)), '/orders/{id}'
-FROM (SELECT number, toUInt64(now()) * 1000000000 - (number * 7919 %% 2592000000) * 1000000 AS ns FROM numbers(%[2]d, %[3]d))`, db, off, size))
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
-	for _, table := range []string{"groups", "group_counts"} {
-		if err := conn.Exec(ctx, "OPTIMIZE TABLE "+db+"."+table+" FINAL"); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.Logf("loaded %d occurrences of one group in %v", n, time.Since(start).Round(time.Second))
+FROM (SELECT number, toUInt64(now()) * 1000000000 - (number * 7919 %% 2592000000) * 1000000 AS ns FROM numbers(%[2]d, %[3]d))`, db, off, size)
+	})
 }
