@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/errortracker/errortracker/exporter"
 	"github.com/errortracker/errortracker/grouping"
+	"github.com/errortracker/errortracker/processor/internal/spool"
 )
 
 // Names of the files crash capture keeps in its directory, per process:
@@ -90,7 +90,7 @@ func (p *Processor) startCrashCapture(dir string) {
 	path := filepath.Join(dir, crashPrefix+pid+crashLogSuffix)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err == nil {
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		err = spool.TryLock(f)
 		if err == nil {
 			err = debug.SetCrashOutput(f, debug.CrashOptions{})
 		}
@@ -158,8 +158,8 @@ func (p *Processor) reportCrashes(dir string) {
 		if err != nil {
 			continue
 		}
-		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
-			f.Close() // a live process's
+		if spool.TryLock(f) != nil {
+			f.Close() // a live process's (or no locks on this system: nothing is safe to take)
 			continue
 		}
 		report, err := readCapped(f, maxCrashFile)

@@ -99,7 +99,7 @@ func runMonitor(dir string, args []string, report func() error) int {
 	cmd.Stderr = io.MultiWriter(os.Stderr, tail)
 	setDeathSignal(cmd) // a monitor killed outright takes its child along
 	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2)
+	signal.Notify(sigs, forwardedSignals...)
 	defer signal.Stop(sigs)
 	if err := cmd.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, "error tracker: crash monitor:", err)

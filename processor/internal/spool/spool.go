@@ -15,7 +15,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/errortracker/errortracker/exporter"
@@ -44,6 +43,9 @@ const (
 // ErrLocked is returned by Open when another process holds the directory's
 // lock for longer than Config.LockTimeout.
 var ErrLocked = errors.New("spool: the directory is locked by another process")
+
+// ErrBusy is TryLock's answer when another open file holds the lock.
+var ErrBusy = errors.New("spool: locked by another process")
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -171,11 +173,11 @@ func lockDir(dir string, timeout time.Duration) (*os.File, error) {
 	}
 	deadline := time.Now().Add(timeout)
 	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		err := TryLock(f)
 		if err == nil {
 			return f, nil
 		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
+		if !errors.Is(err, ErrBusy) {
 			f.Close()
 			return nil, fmt.Errorf("spool: lock %s: %w", dir, err)
 		}
