@@ -261,7 +261,8 @@ func (p *Processor) crashRecord(report []byte, res []attribute.KeyValue, st os.F
 
 // parseCrash reads the runtime's report: its first line ("panic: …",
 // "fatal error: …", or none when the runtime printed it to standard error
-// only) and the first goroutine's stack.
+// only) and the first goroutine's stack (after the runtime's own stack,
+// which a throw prints first).
 func parseCrash(text string) (typ, msg, stack string) {
 	text = strings.TrimLeft(text, "\n")
 	head, rest, _ := strings.Cut(text, "\n")
@@ -272,10 +273,11 @@ func parseCrash(text string) (typ, msg, stack string) {
 		msg = strings.TrimSuffix(msg, " [recovered]")
 	case strings.HasPrefix(head, "fatal error: "):
 		typ, msg = fatalType, strings.TrimPrefix(head, "fatal error: ")
-	case strings.HasPrefix(head, "goroutine "):
-		typ, msg, rest = fatalType, missingFatalLine, text
 	default:
-		typ, msg = crashType, head
+		// "goroutine N [running]:" (a fatal error) or "runtime stack:" (a
+		// stack overflow, a throw): the runtime printed the first line to
+		// standard error only.
+		typ, msg, rest = fatalType, missingFatalLine, text
 	}
 	// The first "goroutine N [...]:" block is the one that crashed.
 	if i := strings.Index(rest, "goroutine "); i >= 0 {

@@ -167,3 +167,30 @@ func TestMonitorReportsAtOnce(t *testing.T) {
 		t.Errorf("the next start reported %d records again", len(again))
 	}
 }
+
+// A stack overflow: the file alone has the runtime's stack first, then the
+// goroutine's; the monitor has the message too.
+func TestStackOverflow(t *testing.T) {
+	bin := buildCrashProg(t)
+	for _, mode := range []string{"", "monitor"} {
+		dir := t.TempDir()
+		args := []string{"overflow"}
+		if mode != "" {
+			args = append(args, mode)
+		}
+		crash(t, bin, dir, args...)
+		recs := restart(t, dir)
+		if len(recs) != 1 {
+			t.Fatalf("%s: %d records, want 1", mode, len(recs))
+		}
+		r := recs[0]
+		want := "stack overflow"
+		if mode == "" {
+			want = "golang/go#76859"
+		}
+		if r.Type != "fatal error" || !strings.Contains(r.Message, want) || !strings.HasPrefix(r.Stacktrace, "goroutine ") ||
+			!strings.Contains(r.Stacktrace, "main.recurse") || !strings.Contains(r.Grouping, "recurse") {
+			t.Errorf("%s: type %q message %q grouping %q\n%.500s", mode, r.Type, r.Message, r.Grouping, r.Stacktrace)
+		}
+	}
+}

@@ -1,8 +1,9 @@
 // Command crashprog crashes on purpose, for the crash capture tests:
 //
-//	crashprog DIR panic|map [monitor|monitor-report]
+//	crashprog DIR panic|map|overflow [monitor|monitor-report]
 //
-// panic: a goroutine panics; map: concurrent map writes, a fatal error.
+// panic: a goroutine panics; map: concurrent map writes, a fatal error;
+// overflow: a stack overflow.
 // With monitor it runs under processor.MonitorCrashes; with
 // monitor-report under processor.MonitorCrashesAndReport, whose exporter
 // appends the records as JSON lines to $CRASHPROG_OUT.
@@ -13,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/errortracker/errortracker/exporter"
@@ -38,6 +40,9 @@ func main() {
 	switch mode {
 	case "panic":
 		go func() { loadOrder("token=hunter2") }()
+	case "overflow":
+		debug.SetMaxStack(1 << 20)
+		recurse(0)
 	case "map":
 		m := map[int]int{}
 		for range 4 {
@@ -50,6 +55,12 @@ func main() {
 	}
 	time.Sleep(10 * time.Second)
 	os.Exit(3) // not reached: the crash ends the process first
+}
+
+func recurse(n int) int {
+	var b [64]byte
+	b[n%64] = 1
+	return recurse(n+1) + int(b[0])
 }
 
 func loadOrder(query string) {
