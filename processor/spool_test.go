@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -293,5 +294,47 @@ func TestSpoolFromEnv(t *testing.T) {
 	t.Setenv(processor.EnvSpoolMaxBytes, "lots")
 	if _, err := processor.ConfigFromEnv(); err == nil || !strings.Contains(err.Error(), processor.EnvSpoolMaxBytes) {
 		t.Errorf("a bad size: %v", err)
+	}
+}
+
+// flaky stalls now and then, so that the queue fills, spills to the spool
+// and drains again, many times over.
+type flaky struct {
+	recorder
+	n atomic.Int64
+}
+
+func (f *flaky) Export(ctx context.Context, recs []exporter.Record) error {
+	if f.n.Add(1)%3 == 0 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	return f.recorder.Export(ctx, recs)
+}
+
+// Many goroutines capturing while the queue spills and drains: every
+// record arrives, once.
+func TestSpoolConcurrentSafe(t *testing.T) {
+	exp := &flaky{}
+	tp, _ := startSpooled(t, t.TempDir(), processor.WithExporter(exp), processor.WithQueueSize(50), processor.WithBatchSize(20))
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() { capture(tp, g*1000, 500) })
+	}
+	wg.Wait()
+	waitFor(t, "all 4,000 records", func() bool { return len(exp.Records()) >= 4000 })
+	if err := tp.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, r := range exp.Records() {
+		seen[r.Message]++
+	}
+	for m, n := range seen {
+		if n != 1 {
+			t.Errorf("%s delivered %d times", m, n)
+		}
+	}
+	if len(seen) != 4000 {
+		t.Errorf("%d distinct records, want 4000", len(seen))
 	}
 }
