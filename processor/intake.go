@@ -1,6 +1,9 @@
 package processor
 
-import "github.com/errortracker/errortracker/exporter"
+import (
+	"github.com/errortracker/errortracker/exporter"
+	"github.com/errortracker/errortracker/maskattr"
+)
 
 // Deliver hands records built elsewhere — by package intake from OTLP, as
 // the Collector's errortracker exporter does — to the processor's filters,
@@ -15,3 +18,8 @@ func (p *Processor) Deliver(records []exporter.Record) {
 	}
 	p.deliver(records)
 }
+
+// MaskRules returns the masking rules c configures: those of the masker
+// the processor builds from c ([Processor.Masker]). The Collector's
+// masking processor builds its masker from them, so that both mask alike.
+func (c Config) MaskRules() maskattr.Rules { return c.maskRules() }

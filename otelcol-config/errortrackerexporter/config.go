@@ -23,15 +23,9 @@ type Config struct {
 	// store (default errortracker_browse).
 	Store component.ID `mapstructure:"store"`
 
-	// MaskWith replaces masked values (APP_ERROR_MASK_WITH, default
-	// fourteen stars).
-	MaskWith string `mapstructure:"mask_with"`
-	// MaskedKeyHas lists the substrings that make an attribute key secret
-	// (APP_ERROR_MASKED_KEY_HAS; default maskattr.DefaultKeyHas).
-	MaskedKeyHas string `mapstructure:"masked_key_has"`
-	// MaskAllowKeys lists keys never masked by key
-	// (APP_ERROR_MASK_ALLOW_KEYS; default maskattr.DefaultAllowKeys).
-	MaskAllowKeys string `mapstructure:"mask_allow_keys"`
+	// MaskConfig holds the masking settings (mask_with, masked_key_has,
+	// masked_key_segments, mask_allow_keys, mask_emails, max_*_bytes).
+	MaskConfig `mapstructure:",squash"`
 
 	// SendNotification turns mail on (APP_ERROR_SEND_NOTIFICATION,
 	// default false).
@@ -126,15 +120,12 @@ func (c *Config) Validate() error {
 
 // processorConfig is the APP_ERROR_* part as the library reads it.
 func (c *Config) processorConfig() processor.Config {
-	pc := processor.Config{
+	pc := c.MaskConfig.Apply(processor.Config{
 		SendNotification: c.SendNotification,
 		RecipientEmail:   list(c.RecipientEmail),
 		SubjectPrefix:    c.SubjectPrefix,
-		MaskWith:         c.MaskWith,
-		MaskedKeyHas:     list(c.MaskedKeyHas),
-		MaskAllowKeys:    list(c.MaskAllowKeys),
 		EmailSender:      strings.TrimSpace(c.EmailSender),
-	}
+	})
 	return pc.WithDefaults()
 }
 

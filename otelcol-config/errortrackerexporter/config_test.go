@@ -36,9 +36,8 @@ func TestLoadConfig(t *testing.T) {
 		{"errortracker", createDefaultConfig().(*Config)},
 		{"errortracker/full", &Config{
 			Store:         component.MustNewIDWithName(BrowseType, "pages"),
-			MaskWith:      "[masked]",
-			MaskedKeyHas:  "password, secret, ssn",
-			MaskAllowKeys: "http.request.body.size",
+			MaskConfig: MaskConfig{MaskWith: "[masked]", MaskedKeyHas: "password, secret, ssn",
+				MaskedKeySegments: "pin", MaskAllowKeys: "http.request.body.size", MaskEmails: true, MaxStackBytes: 8192},
 
 			SendNotification: true,
 			RecipientEmail:   "oncall@example.com, dev@example.com",

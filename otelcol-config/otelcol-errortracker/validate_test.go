@@ -29,7 +29,8 @@ func TestConfigIsValid(t *testing.T) {
 		"APP_ERROR_SEND_NOTIFICATION": "true", "APP_ERROR_RECIPIENT_EMAIL": "a@example.com, b@example.com",
 		"APP_ERROR_EMAIL_SENDER": "tracker@example.com", "SMTP_ADDR": "127.0.0.1:2525", "SMTP_TLS": "none",
 		"APP_ERROR_BROWSE_USER": "ops", "APP_ERROR_BROWSE_PASSWORD": "1234", "OTELCOL_METRICS_PORT": "18888",
-		"APP_ERROR_MASKED_KEY_HAS": "password,ssn",
+		"APP_ERROR_MASKED_KEY_HAS": "password,ssn", "APP_ERROR_MASKED_KEY_SEGMENTS": "pin", "APP_ERROR_MASK_EMAILS": "true",
+		"APP_ERROR_MAX_VALUE_BYTES": "2048", "APP_ERROR_MAX_MESSAGE_BYTES": "-1", "APP_ERROR_MAX_STACK_BYTES": "65536",
 	} {
 		t.Setenv(k, v)
 	}
