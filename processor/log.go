@@ -45,8 +45,9 @@ func (p *Processor) LogProcessor(next ...sdklog.Processor) sdklog.Processor {
 }
 
 type logProcessor struct {
-	p    *Processor
-	next []sdklog.Processor
+	p        *Processor
+	next     []sdklog.Processor
+	ordinals logOrdinals // ids of the records delivered at once
 }
 
 var _ sdklog.Processor = (*logProcessor)(nil)
@@ -101,6 +102,7 @@ func (l *logProcessor) OnEmit(ctx context.Context, r *sdklog.Record) error {
 		// takes the span's final name and request data, and is left out
 		// when the span recorded the same exception (logged and captured).
 		if !l.p.parking.park(span, r.SpanID(), parkedLog{at: at, attrs: masked, body: bodyText(body), resource: resAttrs, rec: rec}) {
+			l.ordinals.setID(&rec)
 			l.p.deliver([]exporter.Record{rec})
 		}
 	}

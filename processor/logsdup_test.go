@@ -19,11 +19,8 @@ import (
 // and logged as a log record in that span after it ended (so it cannot
 // wait for the span) — logs/dup's two copies — gets one occurrence id, so
 // a store that counts distinct ids counts it once; a second, distinct
-// occurrence in the same span keeps an id of its own. (Log records that
-// cannot wait for their span are built one by one, so both take the id
-// of the span's first "order 7 failed": the distinct count is right
-// because the span events carry both ids; two such log records without
-// span events would count once.)
+// occurrence in the same span keeps an id of its own, and so does its
+// log record.
 func TestLogsDupTwinSharesTheOccurrenceID(t *testing.T) {
 	rec := &recorder{}
 	p, err := processor.New(processor.Config{}, processor.WithExporter(rec))
@@ -54,18 +51,43 @@ func TestLogsDupTwinSharesTheOccurrenceID(t *testing.T) {
 	if len(recs) != 4 {
 		t.Fatalf("%d records, want two span events and two log records", len(recs))
 	}
-	events := map[string]bool{recs[0].ID: true, recs[1].ID: true}
-	if len(events) != 2 {
+	if recs[0].ID == recs[1].ID {
 		t.Errorf("the span's two occurrences share the id %s", recs[0].ID)
 	}
-	distinct := map[string]bool{}
-	for _, r := range recs {
-		distinct[r.ID] = true
-		if !events[r.ID] {
-			t.Errorf("log record %s has an id of its own: a store would count it apart from its span event", r.ID)
-		}
+	if recs[2].ID != recs[0].ID || recs[3].ID != recs[1].ID {
+		t.Errorf("log records %s %s, span events %s %s: want each log record on its event's id", recs[2].ID, recs[3].ID, recs[0].ID, recs[1].ID)
 	}
-	if len(distinct) != 2 {
-		t.Errorf("%d distinct ids, want 2", len(distinct))
+}
+
+// TestRepeatedLogRecordsInOneSpanCountApart: a span the processor does not
+// see end (another provider's) logs the same error three times: three
+// occurrence ids, not one.
+func TestRepeatedLogRecordsInOneSpanCountApart(t *testing.T) {
+	rec := &recorder{}
+	p, err := processor.New(processor.Config{}, processor.WithExporter(rec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := sdktrace.NewTracerProvider()
+	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(p.LogProcessor()))
+	defer p.Shutdown(context.Background())
+	defer lp.Shutdown(context.Background())
+	ctx, span := other.Tracer("test").Start(context.Background(), "batch job")
+	defer span.End()
+	for range 3 {
+		var r log.Record
+		r.SetTimestamp(time.Now())
+		r.AddAttributes(attribute.String("exception.type", "*errors.errorString"), attribute.String("exception.message", "item skipped"))
+		lp.Logger("test").Emit(ctx, r)
+	}
+	if err := lp.ForceFlush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for _, r := range rec.Records() {
+		ids[r.ID] = true
+	}
+	if len(ids) != 3 {
+		t.Errorf("%d distinct ids for three occurrences", len(ids))
 	}
 }
