@@ -65,3 +65,23 @@ func BenchmarkRecord(b *testing.B) {
 		c.Record(e)
 	}
 }
+
+// TestOrdinals: log records built one by one, over several calls, take
+// the ids of the span's events in order.
+func TestOrdinals(t *testing.T) {
+	var o intake.Ordinals
+	for n := range 3 {
+		if got, want := o.ID(traceID, spanID, "m"), intake.OccurrenceID(traceID, spanID, "m", n); got != want {
+			t.Errorf("record %d: id %s, want %s", n, got, want)
+		}
+	}
+	if a, b := o.ID(trace.TraceID{}, trace.SpanID{}, "m"), o.ID(trace.TraceID{}, trace.SpanID{}, "m"); a == b {
+		t.Error("records outside a span share an id")
+	}
+	for i := range 3 * 4096 { // past two generations
+		o.ID(traceID, trace.SpanID{byte(i), byte(i >> 8), 9}, "m")
+	}
+	if got := o.ID(traceID, spanID, "m"); got != intake.OccurrenceID(traceID, spanID, "m", 0) {
+		t.Error("an old span did not start afresh")
+	}
+}

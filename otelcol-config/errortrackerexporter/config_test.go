@@ -35,7 +35,7 @@ func TestLoadConfig(t *testing.T) {
 	}{
 		{"errortracker", createDefaultConfig().(*Config)},
 		{"errortracker/full", &Config{
-			Store:         component.MustNewIDWithName(BrowseType, "pages"),
+			Store: component.MustNewIDWithName(BrowseType, "pages"),
 			MaskConfig: MaskConfig{MaskWith: "[masked]", MaskedKeyHas: "password, secret, ssn",
 				MaskedKeySegments: "pin", MaskAllowKeys: "http.request.body.size", MaskEmails: true, MaxStackBytes: 8192},
 

@@ -47,6 +47,10 @@ type tracker struct {
 	set exporter.Settings
 	log *slog.Logger
 
+	// ordinals number the log records per span and message across
+	// batches, for their occurrence ids.
+	ordinals intake.Ordinals
+
 	mu      sync.Mutex
 	p       *processor.Processor // nil until started
 	masker  *maskattr.Masker
@@ -180,9 +184,9 @@ func (t *tracker) consumeTraces(_ context.Context, td ptrace.Traces) error {
 }
 
 // consumeLogs turns the log records that carry exception.type or
-// exception.message into records. The log records of one span in a batch
-// share an intake.Context, so that the n-th with a message gets the id of
-// the span's n-th exception event with it.
+// exception.message into records. The n-th log record with a message in a
+// span, over all batches this instance receives, gets the id of the span's
+// n-th exception event with it (intake.Ordinals).
 func (t *tracker) consumeLogs(_ context.Context, ld plog.Logs) error {
 	p, masker, grouper := t.parts()
 	if p == nil {
@@ -229,6 +233,9 @@ func (t *tracker) consumeLogs(_ context.Context, ld plog.Logs) error {
 					at = lr.ObservedTimestamp().AsTime()
 				}
 				rec, g := c.Record(intake.Exception{Time: at, Attributes: attrs, Body: body})
+				if rec.TraceID.IsValid() && rec.SpanID.IsValid() {
+					rec.ID = t.ordinals.ID(rec.TraceID, rec.SpanID, rec.Message)
+				}
 				intake.Fingerprint(grouper, &rec, g)
 				records = append(records, rec)
 			}
