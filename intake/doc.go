@@ -24,4 +24,12 @@
 // span.RecordError writes the outermost wrapper where package scope and a
 // log call write the meaningful type. A record outside any span has a
 // random id.
+//
+// Span events are numbered by their span's [Context]; log records, which
+// arrive one by one, by an [Ordinals] that lives as long as the process.
+// So the counts stay exact when one process sees a span's log records;
+// when the log records of one span are split between two Collector
+// instances, the n-th of each instance takes the same id, and repeats of
+// one message in that span may count once per instance rather than once
+// per occurrence.
 package intake
