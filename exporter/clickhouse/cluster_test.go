@@ -122,6 +122,20 @@ func TestTwoShardCluster(t *testing.T) {
 	if err := second.Delete(ctx, "fp-02"); err != nil {
 		t.Errorf("delete ON CLUSTER: %v", err)
 	}
+	// A claim made through both servers at once has one holder.
+	claimed := make(chan []string, 2)
+	for _, e := range []*clickhouse.Exporter{first, second} {
+		go func() {
+			held, err := e.Claim(ctx, "mail/new/fp-00", "mail/new/fp-01")
+			if err != nil {
+				t.Errorf("claim through the cluster: %v", err)
+			}
+			claimed <- held
+		}()
+	}
+	if a, b := <-claimed, <-claimed; len(a)+len(b) != 2 {
+		t.Errorf("claims held through the two servers: %v and %v, want each key once", a, b)
+	}
 	parseOnCurrentClickHouse(t, rec.Statements())
 }
 
