@@ -167,6 +167,13 @@ func TestKillDuringOutageLosesNothing(t *testing.T) {
 	if ids := chQuery(t, ch.Config.HTTPPort, "SELECT uniqExact(id) FROM spooled.occurrences WHERE path = '/value-error'"); ids != "320" {
 		t.Errorf("distinct occurrence ids: %s, want 320", ids)
 	}
+	// A second process on the same spool, as in a rolling restart: it
+	// waits for the lock (5 s), then runs on memory alone and says so.
+	d := startApp(t, bin, env...)
+	if !strings.Contains(d.logs.String(), "on memory alone") {
+		t.Errorf("the second process did not say it runs without the spool:\n%s", d.logs.String())
+	}
+	d.kill()
 	time.Sleep(300 * time.Millisecond) // the cursors are saved at the next commit
 	b.kill()
 
