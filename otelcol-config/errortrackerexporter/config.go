@@ -54,6 +54,12 @@ type Config struct {
 	// know other programs' modules.
 	AppFrames map[string]LanguageFrames `mapstructure:"app_frames"`
 
+	// SpoolDir puts the library's disk spool under the queues
+	// (APP_ERROR_SPOOL_DIR, default none): what was received and not yet
+	// stored or mailed survives a kill and is delivered on the next start.
+	// Each instance needs its own directory.
+	SpoolDir string `mapstructure:"spool_dir"`
+
 	// QueueSize bounds the records waiting for each sink, the store and
 	// the mail (default: the processor's, 2048). See the package doc for
 	// why this replaces sending_queue.
@@ -125,6 +131,7 @@ func (c *Config) processorConfig() processor.Config {
 		RecipientEmail:   list(c.RecipientEmail),
 		SubjectPrefix:    c.SubjectPrefix,
 		EmailSender:      strings.TrimSpace(c.EmailSender),
+		SpoolDir:         c.SpoolDir,
 	})
 	return pc.WithDefaults()
 }

@@ -50,6 +50,7 @@ func TestLoadConfig(t *testing.T) {
 				"java":   {Library: []string{"com.acme.generated."}},
 				"go":     {App: []string{"github.com/acme/shop"}},
 			},
+			SpoolDir:  "/var/lib/errortracker/spool",
 			QueueSize: 512,
 		}},
 	} {

@@ -356,6 +356,7 @@ func TestTwoInstancesSplitTheTraffic(t *testing.T) {
 			"APP_ERROR_BROWSE_USER":       "ops",
 			"APP_ERROR_BROWSE_PASSWORD":   "browse-pass",
 			"APP_ERROR_BROWSE_SECRET":     "one-secret-for-the-fleet",
+			"APP_ERROR_SPOOL_DIR":         t.TempDir(), // one each
 		}
 		startCollector(t, bin, env)
 		urls = append(urls, "http://"+env["OTLP_HTTP_ENDPOINT"])
