@@ -46,7 +46,7 @@ type sink struct {
 	stopped     bool
 	spilled     bool   // records from spillFrom on are in the spool only
 	spillFrom   uint64 // the first of them
-	held        bool   // a batch was given up after retries: the cursor stays, the spool keeps it for the next start
+	hold        uint64 // the first record of a batch given up after retries: the cursor stays before it until it is exported
 	dropsToLog  int
 	lastDropLog time.Time
 
@@ -177,12 +177,12 @@ func (s *sink) batchReady() bool {
 
 // take removes up to max records from the front of the queue; their bytes
 // count as in flight until done.
-func (s *sink) take(max int) ([]exporter.Record, uint64) {
+func (s *sink) take(max int) ([]exporter.Record, seqRange) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	recs, last, bytes := s.queue.pop(max)
+	recs, seqs, bytes := s.queue.pop(max)
 	s.inflight = bytes
-	return recs, last
+	return recs, seqs
 }
 
 func (s *sink) run() {
@@ -219,7 +219,7 @@ func (s *sink) dropRest() {
 	spilled := s.spilled
 	s.mu.Unlock()
 	if s.spool != nil {
-		if left := s.spool.Assigned() - s.spool.Cursor(s.cursor); left > 0 && (len(rest) > 0 || spilled || s.held) {
+		if left := s.spool.Assigned() - s.spool.Cursor(s.cursor); left > 0 && (len(rest) > 0 || spilled || s.hold != 0) {
 			s.log.Info("error tracker: records left in the spool for the next start", "records", left, "spool", s.spool.Dir())
 		}
 		return
@@ -242,7 +242,7 @@ func (s *sink) exportAll(ctx context.Context, fullOnly bool) {
 				return
 			}
 		}
-		batch, last := s.take(s.settings.batchSize)
+		batch, seqs := s.take(s.settings.batchSize)
 		if len(batch) == 0 {
 			if s.readSpool(ctx) {
 				continue
@@ -250,7 +250,7 @@ func (s *sink) exportAll(ctx context.Context, fullOnly bool) {
 			return
 		}
 		s.complete(batch)
-		s.deliver(ctx, batch, last)
+		s.deliver(ctx, batch, seqs)
 	}
 }
 
@@ -259,10 +259,19 @@ func (s *sink) exportAll(ctx context.Context, fullOnly bool) {
 // record numbered, the sink queues in memory again.
 func (s *sink) readSpool(ctx context.Context) bool {
 	s.mu.Lock()
-	spilled, from := s.spilled, s.spillFrom
+	spilled, from, hold := s.spilled, s.spillFrom, s.hold
 	s.mu.Unlock()
 	if !spilled || s.spool == nil {
 		return false
+	}
+	select {
+	case <-s.stop:
+		if hold != 0 {
+			// Shutting down after a batch ran out of retries: no new
+			// round; it and what follows are the next start's.
+			return false
+		}
+	default:
 	}
 	if s.spool.Committed() < s.spool.Assigned() {
 		if err := s.spool.Commit(); err != nil {
@@ -295,22 +304,26 @@ func (s *sink) readSpool(ctx context.Context) bool {
 	for i := range entries {
 		batch[i] = entries[i].Record
 	}
-	last := entries[len(entries)-1].Seq
+	seqs := seqRange{first: entries[0].Seq, last: entries[len(entries)-1].Seq}
 	s.mu.Lock()
-	s.spillFrom = last + 1
+	if s.spillFrom == from { // unless a failed batch moved it back meanwhile
+		s.spillFrom = seqs.last + 1
+	}
 	s.mu.Unlock()
 	s.complete(batch)
-	s.deliver(ctx, batch, last)
-	return true
+	s.deliver(ctx, batch, seqs)
+	return ctx.Err() == nil
 }
 
 // deliver exports one batch, retrying with exponential backoff and jitter
 // until it succeeds, the error is permanent, the retry budget is spent or
 // ctx ends. Time spent waiting for an exporter that is not ready
-// (exporter.ErrNotReady) does not count against the budget. last is the
-// batch's last sequence number in the spool (0 without one): the cursor
-// moves there once the batch is exported or permanently refused.
-func (s *sink) deliver(ctx context.Context, batch []exporter.Record, last uint64) {
+// (exporter.ErrNotReady) does not count against the budget. seqs are the
+// batch's sequence numbers in the spool (zero without one): the cursor
+// moves to the last once the batch is exported or permanently refused.
+// With a spool a batch is never dropped for a transient error: when the
+// retries run out it goes back to the spool (see giveBack).
+func (s *sink) deliver(ctx context.Context, batch []exporter.Record, seqs seqRange) {
 	defer func() {
 		s.mu.Lock()
 		s.inflight = 0
@@ -323,7 +336,7 @@ func (s *sink) deliver(ctx context.Context, batch []exporter.Record, last uint64
 		err := s.export(ctx, batch)
 		if err == nil {
 			s.metrics.exported.Add(context.Background(), int64(len(batch)), s.attrs)
-			s.advance(last)
+			s.advance(seqs)
 			return
 		}
 		s.metrics.failures.Add(context.Background(), 1, s.attrs)
@@ -336,19 +349,14 @@ func (s *sink) deliver(ctx context.Context, batch []exporter.Record, last uint64
 		if errors.Is(err, exporter.ErrPermanent) {
 			s.metrics.drop(len(batch), DropExportFailed)
 			s.log.Error("error tracker: export failed permanently, records dropped", "records", len(batch), "error", err)
-			s.advance(last)
+			s.advance(seqs)
 			return
 		}
 		if ctx.Err() != nil || time.Now().Add(wait).After(giveUp) {
-			if last != 0 && s.spool != nil {
-				// The spool keeps the batch: the cursor stays before it
-				// for the rest of this process, so the next start
-				// delivers it again.
-				s.mu.Lock()
-				s.held = true
-				s.mu.Unlock()
+			if seqs.first != 0 && s.spool != nil {
+				s.giveBack(seqs.first)
 				if ctx.Err() == nil {
-					s.log.Error("error tracker: export failed, records kept in the spool for the next start", "records", len(batch), "error", err)
+					s.log.Error("error tracker: export failed, records kept in the spool; retrying from it", "records", len(batch), "error", err)
 				}
 				return
 			}
@@ -368,18 +376,42 @@ func (s *sink) deliver(ctx context.Context, batch []exporter.Record, last uint64
 	}
 }
 
-// advance moves the sink's cursor in the spool to last, unless a batch
-// before it was held back.
-func (s *sink) advance(last uint64) {
-	if last == 0 || s.spool == nil {
+// giveBack returns a batch whose retries ran out to the spool, which
+// holds it: the cursor stays before its first record until that is
+// exported, and the sink spills from there, so that once its queue is
+// empty it reads the batch — and what followed — from the spool again,
+// with a fresh retry budget. Records after it that the queue still holds
+// are exported first and again from the spool (the store counts distinct
+// ids; the mail policy claims its mails). At Shutdown, or a kill, the
+// batch is the next start's.
+func (s *sink) giveBack(first uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.hold == 0 || first < s.hold {
+		s.hold = first
+	}
+	if !s.spilled || first < s.spillFrom {
+		s.spilled, s.spillFrom = true, first
+	}
+}
+
+// advance moves the sink's cursor in the spool to the batch's last record,
+// but not past a batch given back: a batch that contains that one clears
+// it.
+func (s *sink) advance(seqs seqRange) {
+	if seqs.last == 0 || s.spool == nil {
 		return
 	}
 	s.mu.Lock()
-	held := s.held
-	s.mu.Unlock()
-	if !held {
-		s.spool.SetCursor(s.cursor, last)
+	if s.hold != 0 && seqs.first <= s.hold && s.hold <= seqs.last {
+		s.hold = 0
 	}
+	to := seqs.last
+	if s.hold != 0 {
+		to = min(to, s.hold-1)
+	}
+	s.mu.Unlock()
+	s.spool.SetCursor(s.cursor, to)
 }
 
 // export calls the exporter with a timeout, turning a panic into an error

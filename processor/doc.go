@@ -76,8 +76,10 @@
 //   - Only records are written: masked data, never a raw span.
 //   - A record leaves the spool when every exporter's cursor has passed
 //     it: after its export succeeded, or was refused as permanent. A batch
-//     whose retries run out stays, with everything after it, until the
-//     next start.
+//     whose retries run out goes back to the spool: the exporter reads it
+//     again, with a fresh retry budget, once its queue is empty, so an
+//     outage longer than the budget loses nothing either; at Shutdown it
+//     stays for the next start.
 //   - A full queue spills: the exporter reads what does not fit from the
 //     spool once its queue is empty, so with a spool no queue drops.
 //   - On start each exporter reads the spool from its cursor again. The

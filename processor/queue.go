@@ -49,12 +49,16 @@ func (q *recordQueue) push(r exporter.Record, seq uint64, size int64) {
 	q.bytes += size
 }
 
-// pop removes and returns up to n records from the front, the sequence
-// number of the last, and their bytes.
-func (q *recordQueue) pop(n int) (out []exporter.Record, lastSeq uint64, bytes int64) {
+// seqRange is the spool's sequence numbers of a batch: the first and the
+// last record's that are in the spool (zero for none).
+type seqRange struct{ first, last uint64 }
+
+// pop removes and returns up to n records from the front, their sequence
+// numbers in the spool, and their bytes.
+func (q *recordQueue) pop(n int) (out []exporter.Record, seqs seqRange, bytes int64) {
 	n = min(n, q.len)
 	if n == 0 {
-		return nil, 0, 0
+		return nil, seqRange{}, 0
 	}
 	out = make([]exporter.Record, 0, n)
 	for len(out) < n {
@@ -63,7 +67,12 @@ func (q *recordQueue) pop(n int) (out []exporter.Record, lastSeq uint64, bytes i
 		for i := range first[:k] {
 			out = append(out, first[i].rec)
 			bytes += first[i].size
-			lastSeq = first[i].seq
+			if seq := first[i].seq; seq != 0 {
+				if seqs.first == 0 {
+					seqs.first = seq
+				}
+				seqs.last = seq
+			}
 		}
 		clear(first[:k]) // let the records be collected
 		if k == len(first) {
@@ -81,7 +90,7 @@ func (q *recordQueue) pop(n int) (out []exporter.Record, lastSeq uint64, bytes i
 	if q.len == 0 {
 		q.chunks = nil
 	}
-	return out, lastSeq, bytes
+	return out, seqs, bytes
 }
 
 // recordOverhead is what a record costs in memory beyond its strings and

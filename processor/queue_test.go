@@ -24,8 +24,8 @@ func TestRecordQueueIsFIFO(t *testing.T) {
 			}
 			want++
 		}
-		if len(got) > 0 && (last != uint64(want) || bytes != int64(10*len(got))) {
-			t.Fatalf("last seq %d, bytes %d after %d records", last, bytes, want)
+		if len(got) > 0 && (last.first != uint64(want-len(got)+1) || last.last != uint64(want) || bytes != int64(10*len(got))) {
+			t.Fatalf("seqs %+v, bytes %d after %d records", last, bytes, want)
 		}
 	}
 	push(1)

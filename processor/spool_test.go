@@ -338,3 +338,23 @@ func TestSpoolConcurrentSafe(t *testing.T) {
 		t.Errorf("%d distinct records, want 4000", len(seen))
 	}
 }
+
+// An outage longer than the retry budget loses nothing while the process
+// lives: the batch goes back to the spool and is read again, with a fresh
+// budget, until the exporter takes it.
+func TestSpoolRetriesPastTheBudget(t *testing.T) {
+	rec := &recorder{failures: 40}
+	tp, _ := startSpooled(t, t.TempDir(), processor.WithExporter(rec), processor.WithBatchSize(10),
+		processor.WithRetry(processor.RetryConfig{Initial: time.Millisecond, Max: time.Millisecond, MaxElapsed: 5 * time.Millisecond}))
+	capture(tp, 0, 50)
+	waitFor(t, "all 50 records after the outage", func() bool {
+		seen := map[string]bool{}
+		for _, r := range rec.Records() {
+			seen[r.Message] = true
+		}
+		return len(seen) == 50
+	})
+	if err := tp.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
