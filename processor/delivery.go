@@ -293,6 +293,9 @@ func (s *sink) readSpool(ctx context.Context) bool {
 		if committed >= s.spillFrom {
 			s.spillFrom = committed + 1
 		}
+		if s.hold != 0 && s.hold <= committed {
+			s.hold = 0 // the batch given back is gone from the spool too
+		}
 		if s.spool.Assigned() < s.spillFrom {
 			s.spilled = false // caught up: later records are queued in memory
 		}
