@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -163,7 +164,78 @@ func (c *Context) Record(e Exception) (r exporter.Record, g grouping.Exception) 
 	}
 	r.ID = c.occurrenceID(r.Message)
 	g.Language = c.language
+	boundRecord(&r, MaxRecordBytes)
 	return r, g
+}
+
+// MaxRecordBytes bounds a record's message, stack and attributes together.
+// Each value is bounded already when it is masked (4 KiB an attribute by
+// default), but a span may carry a hundred of them: past this total the
+// span's attributes, then the extras, are left out, largest first, and the
+// extra errortracker.dropped_attributes counts them.
+const MaxRecordBytes = 256 << 10
+
+// DroppedAttributesKey is the extra that counts the attributes a record
+// left out to stay within MaxRecordBytes.
+const DroppedAttributesKey = attribute.Key("errortracker.dropped_attributes")
+
+// boundRecord leaves out attributes of r until it fits max bytes. The
+// slices are copied, never written: records of one span share them.
+func boundRecord(r *exporter.Record, max int) {
+	size := len(r.Message) + len(r.Stacktrace)
+	for _, kvs := range [][]attribute.KeyValue{r.Attributes, r.Extras, r.Resource} {
+		for _, kv := range kvs {
+			size += kvSize(kv)
+		}
+	}
+	if size <= max {
+		return
+	}
+	dropped := 0
+	for _, kvs := range []*[]attribute.KeyValue{&r.Attributes, &r.Extras} {
+		if size <= max {
+			break
+		}
+		kept := slices.Clone(*kvs)
+		// Largest first, so that the fewest go.
+		order := make([]int, len(kept))
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortStableFunc(order, func(a, b int) int { return kvSize(kept[b]) - kvSize(kept[a]) })
+		gone := make([]bool, len(kept))
+		for _, i := range order {
+			if size <= max {
+				break
+			}
+			size -= kvSize(kept[i])
+			gone[i], dropped = true, dropped+1
+		}
+		out := kept[:0]
+		for i, kv := range kept {
+			if !gone[i] {
+				out = append(out, kv)
+			}
+		}
+		*kvs = out
+	}
+	r.Extras = append(r.Extras, DroppedAttributesKey.Int(dropped))
+}
+
+// kvSize is what an attribute weighs in a record.
+func kvSize(kv attribute.KeyValue) int {
+	n := len(kv.Key)
+	switch kv.Value.Type() {
+	case attribute.STRING:
+		n += len(kv.Value.AsString())
+	case attribute.STRINGSLICE:
+		for _, s := range kv.Value.AsStringSlice() {
+			n += len(s)
+		}
+	default:
+		n += len(kv.Value.Emit())
+	}
+	return n
 }
 
 // occurrenceID is the id of the next exception with this message in the

@@ -1,6 +1,8 @@
 package intake_test
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -83,5 +85,40 @@ func TestOrdinals(t *testing.T) {
 	}
 	if got := o.ID(traceID, spanID, "m"); got != intake.OccurrenceID(traceID, spanID, "m", 0) {
 		t.Error("an old span did not start afresh")
+	}
+}
+
+// A record stays within MaxRecordBytes however many bounded attributes its
+// span carries; the largest go first and are counted.
+func TestRecordIsBounded(t *testing.T) {
+	var attrs []attribute.KeyValue
+	for i := range 100 {
+		attrs = append(attrs, attribute.String(fmt.Sprintf("http.request.header.x-%d", i), strings.Repeat("v", 4000+i)))
+	}
+	attrs = append(attrs, attribute.String("http.route", "/orders/{id}"))
+	c := intake.NewContext(intake.Span{Name: "GET /orders/{id}", Attributes: attrs})
+	r, _ := c.Record(intake.Exception{Attributes: []attribute.KeyValue{
+		attribute.String("exception.type", "*errors.errorString"), attribute.String("exception.message", "boom"),
+	}})
+	size := len(r.Message) + len(r.Stacktrace)
+	var dropped int64
+	for _, kvs := range [][]attribute.KeyValue{r.Attributes, r.Extras, r.Resource} {
+		for _, kv := range kvs {
+			size += len(kv.Key) + len(kv.Value.Emit())
+			if kv.Key == intake.DroppedAttributesKey {
+				dropped = kv.Value.AsInt64()
+			}
+		}
+	}
+	if size > intake.MaxRecordBytes || dropped == 0 || r.Route != "/orders/{id}" {
+		t.Errorf("record of %d bytes, %d attributes dropped, route %q", size, dropped, r.Route)
+	}
+	if int(dropped)+len(r.Attributes) != len(attrs) {
+		t.Errorf("%d kept + %d dropped != %d", len(r.Attributes), dropped, len(attrs))
+	}
+	for _, kv := range r.Attributes {
+		if kv.Key == "http.request.header.x-99" {
+			t.Error("the largest attribute was kept")
+		}
 	}
 }
