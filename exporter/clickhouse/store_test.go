@@ -322,7 +322,10 @@ func TestRetentionDropsOldDays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(dropped) == 0 || !strings.HasPrefix(dropped[0], "occurrences:") {
+	// The exporter's own retention runs once when it has connected, maybe
+	// after the export above: then it dropped the old day itself, and what
+	// follows checks that the day is gone either way.
+	if len(dropped) > 0 && !strings.HasPrefix(dropped[0], "occurrences:") {
 		t.Errorf("dropped %v, want the old day of occurrences", dropped)
 	}
 	page := mustList(t, e, exporter.GroupQuery{})
