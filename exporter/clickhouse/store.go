@@ -144,7 +144,7 @@ func (e *Exporter) ListGroups(ctx context.Context, q exporter.GroupQuery) (expor
 // listWindows returns the recent windows whose groups the list reads
 // first, by last seen; 0 reads every group.
 func listWindows() []time.Duration {
-	return []time.Duration{time.Hour, 8 * time.Hour, 3 * 24 * time.Hour, 24 * 24 * time.Hour, 0}
+	return []time.Duration{5 * time.Minute, time.Hour, 8 * time.Hour, 3 * 24 * time.Hour, 24 * 24 * time.Hour, 0}
 }
 
 // statusAndOrder is the list's status filter, order and page.
