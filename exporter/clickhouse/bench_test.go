@@ -200,6 +200,8 @@ func BenchmarkListGroups(b *testing.B) {
 		{name: "default-raw", raw: "SELECT fingerprint FROM (SELECT fingerprint, maxMerge(last_seen) AS last_ns FROM " + db + ".groups GROUP BY fingerprint) ORDER BY last_ns DESC, fingerprint LIMIT 0, 21"},
 		{name: "search", q: exporter.GroupQuery{Search: "timeout"}},
 		{name: "by-count", q: exporter.GroupQuery{Sort: exporter.SortCount}},
+		{name: "by-first-seen", q: exporter.GroupQuery{Sort: exporter.SortFirstSeen}},
+		{name: "filtered-by-service", q: exporter.GroupQuery{Service: "svc3"}},
 		{name: "open", q: exporter.GroupQuery{Status: exporter.StatusOpen}}, // the join with the states
 	} {
 		b.Run(fmt.Sprintf("rows=%d/groups=%d/%s", rows, groups, bc.name), func(b *testing.B) {

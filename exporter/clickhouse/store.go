@@ -101,8 +101,10 @@ func (e *Exporter) ListGroups(ctx context.Context, q exporter.GroupQuery) (expor
 	// cut at Until, and a cluster (where the subquery would be a second
 	// distributed read on every shard) merge every group.
 	windows := []time.Duration{0}
+	anchor := time.Now()
 	if q.Sort == exporter.SortLastSeen && q.Until.IsZero() && e.schema.Cluster == "" {
 		windows = listWindows()
+		anchor = e.newestOccurrence(ctx, anchor)
 	}
 	var fps []string
 	for i, window := range windows {
@@ -110,7 +112,7 @@ func (e *Exporter) ListGroups(ctx context.Context, q exporter.GroupQuery) (expor
 		wargs := args
 		if window > 0 {
 			from += " WHERE fingerprint IN (SELECT fingerprint FROM " + e.schema.DB + ".occurrences WHERE time >= toDateTime(?))"
-			wargs = append([]any{uint32(time.Now().Add(-window).Unix())}, args...)
+			wargs = append([]any{uint32(anchor.Add(-window).Unix())}, args...)
 		}
 		inner := "SELECT " + strings.Join(fields, ", ") + from + " GROUP BY fingerprint"
 		if len(having) > 0 {
@@ -139,6 +141,22 @@ func (e *Exporter) ListGroups(ctx context.Context, q exporter.GroupQuery) (expor
 		}
 	}
 	return page, nil
+}
+
+// newestOccurrence returns the time of the newest occurrence of the last
+// three days, or else now: the list's windows start there, so that a store
+// that has been quiet for a while does not widen through empty windows. The
+// day partitions keep the read to those days.
+func (e *Exporter) newestOccurrence(ctx context.Context, now time.Time) time.Time {
+	var newest uint32
+	since := uint32(now.Add(-3 * 24 * time.Hour).Unix())
+	err := e.scanRows(ctx, func(rows driver.Rows) error {
+		return rows.Scan(&newest)
+	}, "SELECT toUInt32(max(time)) FROM "+e.schema.DB+".occurrences WHERE time >= toDateTime(?)", since)
+	if err != nil || newest < since {
+		return now // no recent occurrence, or no answer: the windows widen from now
+	}
+	return time.Unix(int64(newest)+1, 0)
 }
 
 // listWindows returns the recent windows whose groups the list reads
