@@ -120,3 +120,37 @@ func TestListByLastSeenAcrossWindows(t *testing.T) {
 		t.Errorf("pages by last seen:\n got %v\nwant %v", got, want)
 	}
 }
+
+// The list by first seen reads recent windows first too: every page is what
+// reading every group gives.
+func TestListByFirstSeenAcrossWindows(t *testing.T) {
+	e := newExporter(t, clickhouse.Config{RetentionDays: -1})
+	ctx := context.Background()
+	now := time.Now()
+	var recs []exporter.Record
+	var want []string // first seen newest first
+	for i := range 24 {
+		first := now.Add(-time.Duration(i*i) * 37 * time.Minute)
+		fp := fmt.Sprintf("f%02d", i)
+		// Every group is seen again just now: last seen says nothing.
+		recs = append(recs, record(fp, first), record(fp, now.Add(-time.Duration(i)*time.Second)))
+		want = append(want, fp)
+	}
+	export(t, e, recs...)
+	var got []string
+	for p := 1; ; p++ {
+		page, err := e.ListGroups(ctx, exporter.GroupQuery{Sort: exporter.SortFirstSeen, Page: p, PageSize: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range page.Groups {
+			got = append(got, g.Fingerprint)
+		}
+		if !page.HasNext {
+			break
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("pages by first seen:\n got %v\nwant %v", got, want)
+	}
+}
