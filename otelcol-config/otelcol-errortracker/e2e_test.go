@@ -143,22 +143,7 @@ func TestNodeSDKThroughTheDistribution(t *testing.T) {
 	t.Cleanup(func() { _ = upSrv.Close() })
 
 	db := fmt.Sprintf("et_e2e_%d", time.Now().UnixNano())
-	env := map[string]string{
-		"OTLP_GRPC_ENDPOINT":          addr(t),
-		"OTLP_HTTP_ENDPOINT":          addr(t),
-		"UPSTREAM_OTLP_ENDPOINT":      "http://" + upL.Addr().String(),
-		"CLICKHOUSE_ADDR":             chAddr,
-		"CLICKHOUSE_DATABASE":         db,
-		"SMTP_ADDR":                   inbox.Addr,
-		"SMTP_USERNAME":               testenv.InboxUser,
-		"SMTP_PASSWORD":               testenv.InboxPassword,
-		"APP_ERROR_SEND_NOTIFICATION": "true",
-		"APP_ERROR_RECIPIENT_EMAIL":   "oncall@example.com",
-		"APP_ERROR_EMAIL_SENDER":      "tracker@example.com",
-		"BROWSE_ADDR":                 addr(t),
-		"APP_ERROR_BROWSE_USER":       "ops",
-		"APP_ERROR_BROWSE_PASSWORD":   "browse-pass",
-	}
+	env := collectorEnv(t, "http://"+upL.Addr().String(), chAddr, db, inbox)
 	startCollector(t, buildCollector(t), env)
 
 	sent := runSender(t, nodeModules, "http://"+env["OTLP_HTTP_ENDPOINT"], "")
@@ -340,24 +325,9 @@ func TestTwoInstancesSplitTheTraffic(t *testing.T) {
 	bin := buildCollector(t)
 	var urls []string
 	for range 2 {
-		env := map[string]string{
-			"OTLP_GRPC_ENDPOINT":          addr(t),
-			"OTLP_HTTP_ENDPOINT":          addr(t),
-			"UPSTREAM_OTLP_ENDPOINT":      "http://" + upL.Addr().String(),
-			"CLICKHOUSE_ADDR":             chAddr,
-			"CLICKHOUSE_DATABASE":         db,
-			"SMTP_ADDR":                   inbox.Addr,
-			"SMTP_USERNAME":               testenv.InboxUser,
-			"SMTP_PASSWORD":               testenv.InboxPassword,
-			"APP_ERROR_SEND_NOTIFICATION": "true",
-			"APP_ERROR_RECIPIENT_EMAIL":   "oncall@example.com",
-			"APP_ERROR_EMAIL_SENDER":      "tracker@example.com",
-			"BROWSE_ADDR":                 addr(t),
-			"APP_ERROR_BROWSE_USER":       "ops",
-			"APP_ERROR_BROWSE_PASSWORD":   "browse-pass",
-			"APP_ERROR_BROWSE_SECRET":     "one-secret-for-the-fleet",
-			"APP_ERROR_SPOOL_DIR":         t.TempDir(), // one each
-		}
+		env := collectorEnv(t, "http://"+upL.Addr().String(), chAddr, db, inbox)
+		env["APP_ERROR_BROWSE_SECRET"] = "one-secret-for-the-fleet"
+		env["APP_ERROR_SPOOL_DIR"] = t.TempDir() // one each
 		startCollector(t, bin, env)
 		urls = append(urls, "http://"+env["OTLP_HTTP_ENDPOINT"])
 	}
@@ -387,5 +357,28 @@ func TestTwoInstancesSplitTheTraffic(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	if n := len(inbox.Messages()); n != len(want) {
 		t.Errorf("%d mails from two instances for %d new groups, want one each", n, len(want))
+	}
+}
+
+// collectorEnv is the environment of a distribution that forwards to
+// upstream, stores in database db of the ClickHouse at chAddr, mails to
+// inbox and serves its pages to ops, on free loopback ports.
+func collectorEnv(t *testing.T, upstream, chAddr, db string, inbox *testenv.Inbox) map[string]string {
+	t.Helper()
+	return map[string]string{
+		"OTLP_GRPC_ENDPOINT":          addr(t),
+		"OTLP_HTTP_ENDPOINT":          addr(t),
+		"UPSTREAM_OTLP_ENDPOINT":      upstream,
+		"CLICKHOUSE_ADDR":             chAddr,
+		"CLICKHOUSE_DATABASE":         db,
+		"SMTP_ADDR":                   inbox.Addr,
+		"SMTP_USERNAME":               testenv.InboxUser,
+		"SMTP_PASSWORD":               testenv.InboxPassword,
+		"APP_ERROR_SEND_NOTIFICATION": "true",
+		"APP_ERROR_RECIPIENT_EMAIL":   "oncall@example.com",
+		"APP_ERROR_EMAIL_SENDER":      "tracker@example.com",
+		"BROWSE_ADDR":                 addr(t),
+		"APP_ERROR_BROWSE_USER":       "ops",
+		"APP_ERROR_BROWSE_PASSWORD":   "browse-pass",
 	}
 }
