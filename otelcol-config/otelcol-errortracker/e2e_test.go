@@ -133,17 +133,10 @@ func TestNodeSDKThroughTheDistribution(t *testing.T) {
 	chAddr := testenv.ClickHouseAddr(t)
 	chHTTP := testenv.ClickHouseHTTPAddr(t)
 	inbox := testenv.StartPlainInbox(t)
-	up := &upstream{}
-	upL, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	upSrv := &http.Server{Handler: up, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = upSrv.Serve(upL) }()
-	t.Cleanup(func() { _ = upSrv.Close() })
+	up, upURL := startUpstream(t)
 
 	db := fmt.Sprintf("et_e2e_%d", time.Now().UnixNano())
-	env := collectorEnv(t, "http://"+upL.Addr().String(), chAddr, db, inbox)
+	env := collectorEnv(t, upURL, chAddr, db, inbox)
 	startCollector(t, buildCollector(t), env)
 
 	sent := runSender(t, nodeModules, "http://"+env["OTLP_HTTP_ENDPOINT"], "")
@@ -313,19 +306,12 @@ func TestTwoInstancesSplitTheTraffic(t *testing.T) {
 	nodeModules := nodePath(t)
 	chAddr := testenv.ClickHouseAddr(t)
 	inbox := testenv.StartPlainInbox(t)
-	up := &upstream{}
-	upL, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	upSrv := &http.Server{Handler: up, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = upSrv.Serve(upL) }()
-	t.Cleanup(func() { _ = upSrv.Close() })
+	_, upURL := startUpstream(t)
 	db := fmt.Sprintf("et_scale_%d", time.Now().UnixNano())
 	bin := buildCollector(t)
 	var urls []string
 	for range 2 {
-		env := collectorEnv(t, "http://"+upL.Addr().String(), chAddr, db, inbox)
+		env := collectorEnv(t, upURL, chAddr, db, inbox)
 		env["APP_ERROR_BROWSE_SECRET"] = "one-secret-for-the-fleet"
 		env["APP_ERROR_SPOOL_DIR"] = t.TempDir() // one each
 		startCollector(t, bin, env)
@@ -381,4 +367,19 @@ func collectorEnv(t *testing.T, upstream, chAddr, db string, inbox *testenv.Inbo
 		"APP_ERROR_BROWSE_USER":       "ops",
 		"APP_ERROR_BROWSE_PASSWORD":   "browse-pass",
 	}
+}
+
+// startUpstream starts the OTLP/HTTP listener the distributions forward
+// to, and returns it with its URL.
+func startUpstream(t *testing.T) (*upstream, string) {
+	t.Helper()
+	up := &upstream{}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: up, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return up, "http://" + l.Addr().String()
 }
