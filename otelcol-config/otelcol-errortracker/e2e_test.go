@@ -341,8 +341,26 @@ func TestTwoInstancesSplitTheTraffic(t *testing.T) {
 	}
 	inbox.WaitFor(t, len(want))
 	time.Sleep(2 * time.Second)
-	if n := len(inbox.Messages()); n != len(want) {
-		t.Errorf("%d mails from two instances for %d new groups, want one each", n, len(want))
+	// Each new group is announced once. loadUser's group reaches 10
+	// occurrences across the two senders, so it may also be mailed once
+	// as crossing that threshold, depending on which batch sees the count:
+	// that mail is counted apart, and must not come twice either.
+	subjects := map[string]int{}
+	announced := 0
+	for _, m := range inbox.Messages() {
+		s := testenv.ParseMail(t, m).Subject
+		subjects[s]++
+		if !strings.Contains(s, " occurrences] ") && !strings.Contains(s, "[regression] ") {
+			announced++
+		}
+	}
+	if announced != len(want) {
+		t.Errorf("%d announcements from two instances for %d new groups, want one each: %v", announced, len(want), subjects)
+	}
+	for s, n := range subjects {
+		if n > 1 {
+			t.Errorf("mail %q sent %d times by two instances, want once", s, n)
+		}
 	}
 }
 
