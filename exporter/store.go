@@ -40,6 +40,22 @@ type Group struct {
 	StatusChanged time.Time
 	// Regressed tells that the group was resolved and occurred again.
 	Regressed bool
+	// Change is what a person last set, with who and when (Status empty
+	// if nobody ever did); Status above is its Outcome.
+	Change Change
+	// Woke tells that the group was ignored and its condition was met.
+	Woke bool
+	// RegressedIn is the release that brought a regression back, if known.
+	RegressedIn string
+	// FirstRelease and LastRelease are the service.version of the group's
+	// first and latest occurrences (empty if unknown, as for groups older
+	// than the releases).
+	FirstRelease, LastRelease string
+	// MergedInto is the target, when the fingerprint asked for was merged
+	// into another group: GetGroup then returns the target's summary.
+	MergedInto string
+	// Merged are the fingerprints merged into this group.
+	Merged []string
 }
 
 // Sort orders a list of groups, newest or largest first.
@@ -65,8 +81,12 @@ type GroupQuery struct {
 	// Service, Environment and Type keep groups whose latest occurrence
 	// has exactly these values; empty means any.
 	Service, Environment, Type string
-	// Status keeps groups with this status; empty means any.
+	// Status keeps groups with this status (their Outcome); empty means
+	// any.
 	Status Status
+	// Release keeps groups that occurred in this release
+	// (service.version); NewInRelease keeps those first seen in it.
+	Release, NewInRelease string
 	// Search keeps groups whose type, message or path contains it,
 	// ignoring case.
 	Search string
@@ -93,9 +113,9 @@ func (q GroupQuery) Normalize() (GroupQuery, error) {
 		errs = append(errs, fmt.Errorf("sort %q: want last_seen, first_seen or count", q.Sort))
 	}
 	switch q.Status {
-	case "", StatusOpen, StatusResolved:
+	case "", StatusOpen, StatusResolved, StatusIgnored:
 	default:
-		errs = append(errs, fmt.Errorf("status %q: want open or resolved", q.Status))
+		errs = append(errs, fmt.Errorf("status %q: want open, resolved or ignored", q.Status))
 	}
 	if q.Page == 0 {
 		q.Page = 1
@@ -112,7 +132,7 @@ func (q GroupQuery) Normalize() (GroupQuery, error) {
 	if !q.Since.IsZero() && !q.Until.IsZero() && !q.Since.Before(q.Until) {
 		errs = append(errs, fmt.Errorf("time range: since %s is not before until %s", q.Since.Format(time.RFC3339), q.Until.Format(time.RFC3339)))
 	}
-	for name, v := range map[string]string{"service": q.Service, "environment": q.Environment, "type": q.Type, "search": q.Search} {
+	for name, v := range map[string]string{"service": q.Service, "environment": q.Environment, "type": q.Type, "search": q.Search, "release": q.Release, "new in release": q.NewInRelease} {
 		if err := checkText(name, v, 1024); err != nil {
 			errs = append(errs, err)
 		}
@@ -146,6 +166,17 @@ type GroupState struct {
 	// than a resolve is a regression.
 	Status        Status
 	StatusChanged time.Time
+	// Change is what a person last set (Status empty if nobody did), and
+	// Since what the store holds of the group after it: the policy applies
+	// Change.Outcome to Since plus its own batch.
+	Change Change
+	Since  Since
+	// FirstRelease is the release of the earliest occurrence, if known.
+	FirstRelease string
+	// MergedInto is set when the fingerprint was merged into another
+	// group: the state is then the target's, and the policy speaks of the
+	// target.
+	MergedInto string
 }
 
 // CarryOver returns the state of a group with what states holds of the
