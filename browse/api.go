@@ -14,24 +14,67 @@ import (
 
 // apiGroup is a group in the JSON API.
 type apiGroup struct {
-	Fingerprint   string     `json:"fingerprint"`
-	Title         string     `json:"title"` // the list's name for it: the type, or a generic type's sentinel text
-	Count         uint64     `json:"count"`
-	FirstSeen     time.Time  `json:"first_seen"`
-	LastSeen      time.Time  `json:"last_seen"`
-	Type          string     `json:"type"`
-	Message       string     `json:"message"`
-	Service       string     `json:"service"`
-	Environment   string     `json:"environment"`
-	Host          string     `json:"host"`
-	Method        string     `json:"method"`
-	Path          string     `json:"path"`
-	Route         string     `json:"route"`
-	TraceID       string     `json:"trace_id"`
+	Fingerprint string    `json:"fingerprint"`
+	Title       string    `json:"title"` // the list's name for it: the type, or a generic type's sentinel text
+	Count       uint64    `json:"count"`
+	FirstSeen   time.Time `json:"first_seen"`
+	LastSeen    time.Time `json:"last_seen"`
+	Type        string    `json:"type"`
+	Message     string    `json:"message"`
+	Service     string    `json:"service"`
+	Environment string    `json:"environment"`
+	Host        string    `json:"host"`
+	Method      string    `json:"method"`
+	Path        string    `json:"path"`
+	Route       string    `json:"route"`
+	TraceID     string    `json:"trace_id"`
+	// Status is the group's outcome: open, resolved or ignored.
 	Status        string     `json:"status"`
 	StatusChanged *time.Time `json:"status_changed,omitempty"`
-	Regressed     bool       `json:"regressed"`
-	URL           string     `json:"url"`
+	// Regressed: resolved, and occurred again; RegressedIn is the
+	// release that brought it back, when known.
+	Regressed   bool   `json:"regressed"`
+	RegressedIn string `json:"regressed_in"`
+	// Woke: ignored, and its condition was met.
+	Woke         bool   `json:"woke"`
+	FirstRelease string `json:"first_release"`
+	LastRelease  string `json:"last_release"`
+	// Ignore is the condition of an ignored group, in the shape the ignore
+	// action takes ({} is for ever).
+	Ignore *apiIgnore `json:"ignore,omitempty"`
+	// Change is what a person last set, by whom and when; absent if
+	// nobody ever did.
+	Change *apiChange `json:"change,omitempty"`
+	// Merged are the fingerprints merged into this group.
+	Merged []string `json:"merged"`
+	// MergedInto is the fingerprint asked for when it was merged into
+	// this group (the answer is then the target's).
+	MergedInto string `json:"merged_into,omitempty"`
+	URL        string `json:"url"`
+}
+
+// apiIgnore is an ignore's condition in the API: at most one field.
+type apiIgnore struct {
+	Until *time.Time `json:"until,omitempty"`
+	Count uint64     `json:"count,omitempty"`
+	Rate  *rateBody  `json:"rate,omitempty"`
+}
+
+// apiChange is what a person last set on a group.
+type apiChange struct {
+	Status    string     `json:"status"`
+	InRelease string     `json:"in_release,omitempty"`
+	Ignore    *apiIgnore `json:"ignore,omitempty"`
+	By        string     `json:"by"`
+	At        time.Time  `json:"at"`
+}
+
+// apiRelease is one release of a group.
+type apiRelease struct {
+	Version   string    `json:"version"`
+	FirstSeen time.Time `json:"first_seen"`
+	LastSeen  time.Time `json:"last_seen"`
+	Count     uint64    `json:"count"`
 }
 
 // apiRecord is an occurrence in the JSON API.
@@ -70,13 +113,39 @@ func (h *handler) toAPIGroup(g exporter.Group) apiGroup {
 		Fingerprint: g.Fingerprint, Count: g.Count, FirstSeen: g.FirstSeen, LastSeen: g.LastSeen,
 		Type: g.Type, Message: g.Message, Service: g.Service, Environment: g.Environment,
 		Host: g.Host, Method: g.Method, Path: g.Path, Route: g.Route, TraceID: g.TraceID,
-		Status: string(g.Status), Regressed: g.Regressed,
-		URL:   h.cfg.URLPrefix + "/" + url.PathEscape(g.Fingerprint),
-		Title: listTitle(g.Type, g.Message, h.sentinels),
+		Status: string(g.Status), Regressed: g.Regressed, RegressedIn: g.RegressedIn, Woke: g.Woke,
+		FirstRelease: g.FirstRelease, LastRelease: g.LastRelease, MergedInto: g.MergedInto,
+		Merged: append([]string{}, g.Merged...),
+		URL:    h.cfg.URLPrefix + "/" + url.PathEscape(g.Fingerprint),
+		Title:  listTitle(g.Type, g.Message, h.sentinels),
 	}
 	if !g.StatusChanged.IsZero() {
 		t := g.StatusChanged
 		a.StatusChanged = &t
+	}
+	if c := g.Change; c.Status != "" {
+		a.Change = &apiChange{Status: string(c.Status), By: c.By, At: c.At}
+		if c.InNextRelease {
+			a.Change.InRelease = inReleaseNext
+		}
+		if c.Status == exporter.StatusIgnored {
+			a.Change.Ignore = toAPIIgnore(c.Ignore)
+			if g.Status == exporter.StatusIgnored {
+				a.Ignore = a.Change.Ignore
+			}
+		}
+	}
+	return a
+}
+
+func toAPIIgnore(i exporter.Ignore) *apiIgnore {
+	a := &apiIgnore{Count: i.Count}
+	if !i.Until.IsZero() {
+		t := i.Until.UTC()
+		a.Until = &t
+	}
+	if i.Rate != (exporter.Rate{}) {
+		a.Rate = &rateBody{Count: i.Rate.Count, Window: windowText(i.Rate.Window)}
 	}
 	return a
 }
@@ -119,13 +188,29 @@ func (h *handler) apiList(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// apiGroup answers with a group, its latest occurrence and, from a store
+// that keeps them, its releases. A merged fingerprint answers with its
+// target, whose merged_into says so.
 func (h *handler) apiGroup(w http.ResponseWriter, r *http.Request) {
 	g, latest, err := h.store.GetGroup(r.Context(), r.PathValue("fingerprint"))
 	if err != nil {
 		h.failStore(w, r, err)
 		return
 	}
-	h.writeJSON(w, http.StatusOK, map[string]any{"group": h.toAPIGroup(g), "latest": toAPIRecord(latest)})
+	body := map[string]any{"group": h.toAPIGroup(g), "latest": toAPIRecord(latest)}
+	if h.triage != nil {
+		rels, err := h.triage.Releases(r.Context(), g.Fingerprint)
+		if err != nil {
+			h.failStore(w, r, err)
+			return
+		}
+		out := make([]apiRelease, len(rels))
+		for i, rel := range rels {
+			out[i] = apiRelease{Version: rel.Version, FirstSeen: rel.FirstSeen, LastSeen: rel.LastSeen, Count: rel.Count}
+		}
+		body["releases"] = out
+	}
+	h.writeJSON(w, http.StatusOK, body)
 }
 
 // cursorStore is a store that pages occurrences by cursor (keyset), which
@@ -170,14 +255,25 @@ func toAPIRecords(recs []exporter.Record) []apiRecord {
 	return out
 }
 
+// apiAction changes one group (resolve, reopen, ignore, merge, unmerge)
+// and answers with it as GET does.
 func (h *handler) apiAction(w http.ResponseWriter, r *http.Request) {
-	act := r.PathValue("action")
-	known, err := h.changeState(r, act, r.PathValue("fingerprint"))
-	if !known {
-		h.fail(w, r, http.StatusNotFound, fmt.Errorf("no action %q: want resolve or reopen", act))
+	act := action(r.PathValue("action"))
+	if !act.single() {
+		h.fail(w, r, http.StatusNotFound, fmt.Errorf("no action %q: want resolve, reopen, ignore, merge or unmerge", act))
 		return
 	}
+	var b actionBody
+	if err := readJSON(w, r, &b); err != nil {
+		h.failStore(w, r, err)
+		return
+	}
+	o, err := parseOp(act, b, time.Now())
 	if err != nil {
+		h.failStore(w, r, err)
+		return
+	}
+	if err := h.apply(r.Context(), r, []string{r.PathValue("fingerprint")}, o); err != nil {
 		h.failStore(w, r, err)
 		return
 	}
@@ -185,9 +281,38 @@ func (h *handler) apiAction(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) apiDelete(w http.ResponseWriter, r *http.Request) {
-	if err := h.store.Delete(r.Context(), r.PathValue("fingerprint")); err != nil {
+	if err := h.apply(r.Context(), r, []string{r.PathValue("fingerprint")}, op{action: actDelete}); err != nil {
 		h.failStore(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// apiBulk resolves, ignores or deletes several groups in one store call.
+func (h *handler) apiBulk(w http.ResponseWriter, r *http.Request) {
+	var b bulkBody
+	if err := readJSON(w, r, &b); err != nil {
+		h.failStore(w, r, err)
+		return
+	}
+	act := action(b.Action)
+	if !act.bulk() {
+		h.fail(w, r, http.StatusBadRequest, fmt.Errorf("action %q: want resolve, ignore or delete", b.Action))
+		return
+	}
+	fps, err := checkFingerprints(b.Fingerprints)
+	if err != nil {
+		h.failStore(w, r, err)
+		return
+	}
+	o, err := parseOp(act, b.actionBody, time.Now())
+	if err != nil {
+		h.failStore(w, r, err)
+		return
+	}
+	if err := h.apply(r.Context(), r, fps, o); err != nil {
+		h.failStore(w, r, err)
+		return
+	}
+	h.writeJSON(w, http.StatusOK, map[string]any{"action": act, "fingerprints": fps})
 }

@@ -29,7 +29,11 @@ const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'se
 const maxFormBytes = 4 << 10
 
 type handler struct {
-	store  exporter.Store
+	store exporter.Store
+	// triage is the store when it keeps the workflow (ignore, merge,
+	// releases, bulk actions), else nil: those actions then answer 501
+	// and the pages do not offer them.
+	triage exporter.Triage
 	cfg    Config
 	secret []byte
 	app    exporter.AppPackages
@@ -50,6 +54,7 @@ func New(store exporter.Store, cfg Config) (http.Handler, error) {
 	}
 	cfg = cfg.withDefaults()
 	h := &handler{store: store, cfg: cfg, app: cfg.AppPackages, pages: map[string]*template.Template{}, sentinels: stdSentinels()}
+	h.triage, _ = store.(exporter.Triage)
 	if len(h.app) == 0 {
 		h.app = exporter.DefaultAppPackages()
 	}
@@ -82,10 +87,12 @@ func New(store exporter.Store, cfg Config) (http.Handler, error) {
 	mux.HandleFunc("GET "+p+"/static/style.css", h.stylesheet)
 	mux.HandleFunc("GET "+p+"/{fingerprint}", h.detail)
 	mux.HandleFunc("POST "+p+"/{fingerprint}/{action}", h.action)
+	mux.HandleFunc("POST "+p+"/bulk", h.bulk)
 	mux.HandleFunc("GET "+p+"/api/exceptions", h.apiList)
 	mux.HandleFunc("GET "+p+"/api/exceptions/{fingerprint}", h.apiGroup)
 	mux.HandleFunc("GET "+p+"/api/exceptions/{fingerprint}/occurrences", h.apiOccurrences)
 	mux.HandleFunc("POST "+p+"/api/exceptions/{fingerprint}/{action}", h.apiAction)
+	mux.HandleFunc("POST "+p+"/api/exceptions/bulk", h.apiBulk)
 	mux.HandleFunc("DELETE "+p+"/api/exceptions/{fingerprint}", h.apiDelete)
 	h.mux = mux
 	// Browsers say where a request comes from; a cross-site POST or DELETE
@@ -107,6 +114,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr.Set("Referrer-Policy", "no-referrer")
 	hdr.Set("Cross-Origin-Opener-Policy", "same-origin")
 	hdr.Set("Cache-Control", "no-store")
+	r = withActorSlot(r)
 	if h.cfg.Authorize == nil || !h.cfg.Authorize(r) {
 		if h.cfg.Authorize != nil {
 			hdr.Set("WWW-Authenticate", fmt.Sprintf("Basic realm=%q, charset=\"UTF-8\"", h.cfg.Realm))
@@ -140,7 +148,7 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, code int, err err
 		// and the reader is authorized: say it rather than hide it; the
 		// store logs it already.
 		w.Header().Set("Retry-After", "5")
-	} else if code >= 500 {
+	} else if code >= 500 && code != http.StatusNotImplemented {
 		h.cfg.Logger.Error("error tracker: browse", "path", r.URL.Path, "error", err)
 		msg = "the error store did not answer; see the server's log"
 	}
@@ -164,6 +172,10 @@ func (h *handler) failStore(w http.ResponseWriter, r *http.Request, err error) {
 		h.fail(w, r, http.StatusBadRequest, err)
 	case errors.Is(err, exporter.ErrNotReady):
 		h.fail(w, r, http.StatusServiceUnavailable, err)
+	case errors.Is(err, errNoTriage):
+		h.fail(w, r, http.StatusNotImplemented, err)
+	case errors.As(err, new(*http.MaxBytesError)):
+		h.fail(w, r, http.StatusRequestEntityTooLarge, err)
 	default:
 		h.fail(w, r, http.StatusInternalServerError, err)
 	}

@@ -47,6 +47,8 @@ type groupRow struct {
 	Where     string // route or path
 	Sparkline string // SVG polyline points
 	Peak      uint64
+	// Condition is an ignored group's condition in words.
+	Condition string
 }
 
 // listPage is the data of the list page.
@@ -59,6 +61,12 @@ type listPage struct {
 	OlderURL  string
 	SortLinks []sortLink
 	Days      int
+	// Triage tells that the store keeps the workflow: the page offers
+	// the release filters and the bulk form, with its one token; Back is
+	// the list's query, for the bulk form to return to.
+	Triage    bool
+	BulkToken string
+	Back      string
 }
 
 type sortLink struct {
@@ -75,24 +83,18 @@ func (h *handler) listGroups(w http.ResponseWriter, r *http.Request) (exporter.G
 		h.fail(w, r, http.StatusBadRequest, err)
 		return q, exporter.GroupPage{}, false
 	}
+	if h.triage == nil && (q.Release != "" || q.NewInRelease != "") {
+		// A store without releases would ignore the filter and list
+		// every group: say so instead.
+		h.failStore(w, r, errNoTriage)
+		return q, exporter.GroupPage{}, false
+	}
 	page, err := h.store.ListGroups(r.Context(), q)
 	if err != nil {
 		h.failStore(w, r, err)
 		return q, page, false
 	}
 	return q, page, true
-}
-
-// changeState applies a state action to a group; ok is false for an
-// action that does not exist.
-func (h *handler) changeState(r *http.Request, action, fingerprint string) (ok bool, err error) {
-	switch action {
-	case "resolve":
-		return true, h.store.Resolve(r.Context(), fingerprint)
-	case "reopen":
-		return true, h.store.Reopen(r.Context(), fingerprint)
-	}
-	return false, nil
 }
 
 func (h *handler) list(w http.ResponseWriter, r *http.Request) {
@@ -111,12 +113,15 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 	}
 	base := h.cfg.URLPrefix + "/"
 	values := r.URL.Query()
-	data := listPage{Title: "Errors", Prefix: h.cfg.URLPrefix, Query: q, Days: h.cfg.Days}
+	data := listPage{Title: "Errors", Prefix: h.cfg.URLPrefix, Query: q, Days: h.cfg.Days, Triage: h.triage != nil}
+	if data.Triage {
+		data.BulkToken = h.token(bulkTokenAction, "")
+		data.Back = withParam(values, paramToken, "")
+	}
 	now := time.Now()
 	for _, g := range page.Groups {
-		row := groupRow{Group: g, URL: base + url.PathEscape(g.Fingerprint),
-			FirstSeen: g.FirstSeen.Format(timeLayout), LastSeen: g.LastSeen.Format(timeLayout), Where: g.Route,
-			Title: excerpt(listTitle(g.Type, g.Message, h.sentinels)), Excerpt: excerpt(g.Message)}
+		row := h.row(g)
+		row.Title, row.Excerpt = excerpt(row.Title), excerpt(g.Message)
 		if row.Where == "" {
 			row.Where = g.Path
 		}
@@ -142,6 +147,17 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 			URL: base + "?" + withParam(v, paramSort, string(s.sort))})
 	}
 	h.render(w, http.StatusOK, "list", data)
+}
+
+// row is a group as the pages show it.
+func (h *handler) row(g exporter.Group) groupRow {
+	row := groupRow{Group: g, URL: h.cfg.URLPrefix + "/" + url.PathEscape(g.Fingerprint),
+		FirstSeen: g.FirstSeen.Format(timeLayout), LastSeen: g.LastSeen.Format(timeLayout), Where: g.Route,
+		Title: listTitle(g.Type, g.Message, h.sentinels)}
+	if g.Status == exporter.StatusIgnored {
+		row.Condition = describeIgnore(g.Change.Ignore)
+	}
+	return row
 }
 
 // pageParam leaves page 1 out of URLs.
@@ -215,8 +231,24 @@ type detailPage struct {
 	RawStack    string
 	TraceLink   string
 	Occurrences []occurrenceRow
-	Tokens      map[string]string
-	Actions     []string
+	// Tokens are the forms' tokens by action, for this group.
+	Tokens map[string]string
+	// Which actions the page offers: resolve (and, with Triage, in the
+	// next release), reopen, ignore and merge (with Triage only); delete
+	// always.
+	Triage                           bool
+	CanResolve, CanReopen, CanIgnore bool
+	// Change says what a person last set, ChangedBy and ChangedAt who and
+	// when (empty if nobody did).
+	Change, ChangedBy, ChangedAt string
+	Releases                     []releaseRow
+	// Parts are the groups merged into this one, each with its unmerge
+	// form; PartOf is set when the fingerprint asked for is such a part.
+	Parts       []partRow
+	PartOf      *partRow
+	RateWindows []option
+	// UntilMin is the earliest time the ignore form offers (now, UTC).
+	UntilMin string
 }
 
 type occurrenceRow struct {
@@ -224,12 +256,30 @@ type occurrenceRow struct {
 	StatusCode                                   int
 }
 
+// releaseRow is one release on a group's page.
+type releaseRow struct {
+	Version, FirstSeen, LastSeen string
+	Count                        uint64
+}
+
+// partRow is a group merged into another, with the token of its unmerge
+// form.
+type partRow struct {
+	Fingerprint, URL, Token string
+}
+
 func (h *handler) detail(w http.ResponseWriter, r *http.Request) {
-	fp := r.PathValue("fingerprint")
-	g, latest, err := h.store.GetGroup(r.Context(), fp)
+	asked := r.PathValue("fingerprint")
+	g, latest, err := h.store.GetGroup(r.Context(), asked)
 	if err != nil {
 		h.failStore(w, r, err)
 		return
+	}
+	// A merged fingerprint shows its target: the actions are the
+	// target's, and the notice offers to unmerge the part.
+	fp := g.Fingerprint
+	if fp == "" {
+		fp = asked
 	}
 	occ, _, err := h.store.ListOccurrences(r.Context(), fp, 1, 20)
 	if err != nil {
@@ -237,24 +287,50 @@ func (h *handler) detail(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data := detailPage{
-		Title:  g.Type,
-		Prefix: h.cfg.URLPrefix,
-		Group: groupRow{Group: g, URL: h.cfg.URLPrefix + "/" + url.PathEscape(fp),
-			FirstSeen: g.FirstSeen.Format(timeLayout), LastSeen: g.LastSeen.Format(timeLayout)},
+		Title:      g.Type,
+		Prefix:     h.cfg.URLPrefix,
+		Group:      h.row(g),
 		Latest:     latest,
 		LatestTime: latest.Time.Format(timeLayout),
 		RawStack:   latest.Stacktrace,
 		TraceLink:  h.traceLink(latest.TraceID.String(), latest.SpanID.String(), latest.TraceID.IsValid()),
 		Tokens:     map[string]string{},
+		Triage:     h.triage != nil,
+		CanResolve: g.Status != exporter.StatusResolved,
+		CanReopen:  g.Status == exporter.StatusResolved || (h.triage != nil && g.Status == exporter.StatusIgnored),
+		CanIgnore:  h.triage != nil && g.Status != exporter.StatusIgnored,
 	}
+	data.Group.URL = h.cfg.URLPrefix + "/" + url.PathEscape(fp)
 	data.Frames = stackFrames(latest.Stacktrace, h.app)
-	if g.Status == exporter.StatusResolved {
-		data.Actions = []string{"reopen", "delete"}
-	} else {
-		data.Actions = []string{"resolve", "delete"}
+	for _, a := range []action{actResolve, actReopen, actIgnore, actMerge, actDelete} {
+		data.Tokens[string(a)] = h.token(string(a), fp)
 	}
-	for _, a := range data.Actions {
-		data.Tokens[a] = h.token(a, fp)
+	if c := g.Change; c.Status != "" {
+		data.Change, data.ChangedBy = describeChange(c), c.By
+		if !c.At.IsZero() {
+			data.ChangedAt = c.At.UTC().Format(timeLayout)
+		}
+	}
+	if h.triage != nil {
+		rels, err := h.triage.Releases(r.Context(), fp)
+		if err != nil {
+			h.failStore(w, r, err)
+			return
+		}
+		for _, rel := range rels {
+			data.Releases = append(data.Releases, releaseRow{Version: rel.Version, Count: rel.Count,
+				FirstSeen: rel.FirstSeen.Format(timeLayout), LastSeen: rel.LastSeen.Format(timeLayout)})
+		}
+		data.Parts = make([]partRow, 0, len(g.Merged))
+		for _, p := range g.Merged {
+			data.Parts = append(data.Parts, h.part(p))
+		}
+		if g.MergedInto != "" && asked != fp {
+			p := h.part(asked)
+			data.PartOf = &p
+		}
+		data.RateWindows = rateWindows()
+		data.UntilMin = time.Now().UTC().Format("2006-01-02T15:04")
 	}
 	for _, o := range occ {
 		data.Occurrences = append(data.Occurrences, occurrenceRow{
@@ -265,6 +341,11 @@ func (h *handler) detail(w http.ResponseWriter, r *http.Request) {
 	h.render(w, http.StatusOK, "detail", data)
 }
 
+// part is a merged group with its unmerge form's token.
+func (h *handler) part(fp string) partRow {
+	return partRow{Fingerprint: fp, URL: h.cfg.URLPrefix + "/" + url.PathEscape(fp), Token: h.token(string(actUnmerge), fp)}
+}
+
 // traceLink fills in Config.TraceURL.
 func (h *handler) traceLink(traceID, spanID string, valid bool) string {
 	if h.cfg.TraceURL == "" || !valid {
@@ -273,31 +354,86 @@ func (h *handler) traceLink(traceID, spanID string, valid bool) string {
 	return strings.NewReplacer("{trace_id}", url.PathEscape(traceID), "{span_id}", url.PathEscape(spanID)).Replace(h.cfg.TraceURL)
 }
 
-// action handles the forms of the detail page, then redirects back.
+// action handles the forms of the detail page, then redirects back: to
+// the group, to the target of a merge, or to the list after a delete.
 func (h *handler) action(w http.ResponseWriter, r *http.Request) {
-	fp, act := r.PathValue("fingerprint"), r.PathValue("action")
+	fp, act := r.PathValue("fingerprint"), action(r.PathValue("action"))
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
 		h.fail(w, r, http.StatusBadRequest, fmt.Errorf("unreadable form: %w", err))
 		return
 	}
-	if !h.validToken(act, fp, r.PostForm.Get(paramToken)) {
+	if !h.validToken(string(act), fp, r.PostForm.Get(paramToken)) {
 		h.fail(w, r, http.StatusForbidden, errors.New("the form's token is missing or wrong: reload the page and try again"))
 		return
 	}
-	back := h.cfg.URLPrefix + "/" + url.PathEscape(fp)
-	known, err := h.changeState(r, act, fp)
-	if !known && act == "delete" {
-		known, err = true, h.store.Delete(r.Context(), fp)
-		back = h.cfg.URLPrefix + "/"
-	}
-	if !known {
+	if !act.single() && act != actDelete {
 		h.fail(w, r, http.StatusNotFound, fmt.Errorf("no action %q", act))
 		return
 	}
+	b, err := formBody(r.PostForm)
 	if err != nil {
 		h.failStore(w, r, err)
 		return
+	}
+	o, err := parseOp(act, b, time.Now())
+	if err != nil {
+		h.failStore(w, r, err)
+		return
+	}
+	if err := h.apply(r.Context(), r, []string{fp}, o); err != nil {
+		h.failStore(w, r, err)
+		return
+	}
+	back := h.cfg.URLPrefix + "/" + url.PathEscape(fp)
+	switch act {
+	case actDelete:
+		back = h.cfg.URLPrefix + "/"
+	case actMerge:
+		back = h.cfg.URLPrefix + "/" + url.PathEscape(o.into)
+	}
+	http.Redirect(w, r, back, http.StatusSeeOther)
+}
+
+// bulk handles the list's form: resolve, ignore or delete the selected
+// groups in one store call, behind one token, then back to the list as it
+// was filtered.
+func (h *handler) bulk(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBulkFormBytes)
+	if err := r.ParseForm(); err != nil {
+		h.fail(w, r, http.StatusBadRequest, fmt.Errorf("unreadable form: %w", err))
+		return
+	}
+	if !h.validToken(bulkTokenAction, "", r.PostForm.Get(paramToken)) {
+		h.fail(w, r, http.StatusForbidden, errors.New("the form's token is missing or wrong: reload the page and try again"))
+		return
+	}
+	act := action(r.PostForm.Get(fieldAction))
+	if !act.bulk() {
+		h.fail(w, r, http.StatusBadRequest, fmt.Errorf("action %q: want resolve, ignore or delete", act))
+		return
+	}
+	fps, err := checkFingerprints(r.PostForm[fieldFingerprint])
+	if err != nil {
+		h.failStore(w, r, err)
+		return
+	}
+	o, err := parseOp(act, actionBody{}, time.Now())
+	if err != nil {
+		h.failStore(w, r, err)
+		return
+	}
+	if err := h.apply(r.Context(), r, fps, o); err != nil {
+		h.failStore(w, r, err)
+		return
+	}
+	back := h.cfg.URLPrefix + "/"
+	// Only the list's own parameters, re-encoded, go into the address:
+	// the form cannot redirect anywhere else.
+	if v, err := url.ParseQuery(r.PostForm.Get(fieldBack)); err == nil {
+		if q := withParam(v, paramToken, ""); q != "" {
+			back += "?" + q
+		}
 	}
 	http.Redirect(w, r, back, http.StatusSeeOther)
 }

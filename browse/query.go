@@ -16,6 +16,8 @@ const (
 	paramEnvironment = "env"
 	paramType        = "type"
 	paramStatus      = "status"
+	paramRelease     = "release"
+	paramNewRelease  = "new_in_release"
 	paramSort        = "sort"
 	paramPage        = "page"
 	paramCursor      = "cursor"
@@ -26,13 +28,15 @@ const (
 // wrapped in exporter.ErrInvalid, for a 400.
 func parseGroupQuery(v url.Values, pageSize int) (exporter.GroupQuery, error) {
 	q := exporter.GroupQuery{
-		Search:      v.Get(paramSearch),
-		Service:     v.Get(paramService),
-		Environment: v.Get(paramEnvironment),
-		Type:        v.Get(paramType),
-		Status:      exporter.Status(v.Get(paramStatus)),
-		Sort:        exporter.Sort(v.Get(paramSort)),
-		PageSize:    pageSize,
+		Search:       v.Get(paramSearch),
+		Service:      v.Get(paramService),
+		Environment:  v.Get(paramEnvironment),
+		Type:         v.Get(paramType),
+		Status:       exporter.Status(v.Get(paramStatus)),
+		Release:      v.Get(paramRelease),
+		NewInRelease: v.Get(paramNewRelease),
+		Sort:         exporter.Sort(v.Get(paramSort)),
+		PageSize:     pageSize,
 	}
 	page, err := parsePage(v)
 	if err != nil {
