@@ -224,8 +224,9 @@ func parseIgnore(b actionBody, now time.Time) (exporter.Ignore, error) {
 		ign.Rate = exporter.Rate{Count: b.Rate.Count, Window: d}
 	}
 	if err := ign.Validate(); err != nil {
-		// Validate wraps ErrInvalid already; parseOp wraps once more.
-		return ign, errors.Unwrap(err)
+		// Validate wraps ErrInvalid already, and parseOp wraps once more:
+		// say it once.
+		return ign, errors.New(strings.TrimPrefix(err.Error(), exporter.ErrInvalid.Error()+": "))
 	}
 	return ign, nil
 }
