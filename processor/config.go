@@ -3,16 +3,21 @@ package processor
 import (
 	"errors"
 	"fmt"
-	"net/mail"
 	"os"
 	"strconv"
 	"strings"
 
+	"github.com/errortracker/errortracker/exporter"
+	"github.com/errortracker/errortracker/internal/mailaddr"
 	"github.com/errortracker/errortracker/maskattr"
+	"github.com/errortracker/errortracker/notify/webhook"
 )
 
 // DefaultURLPrefix is where the browse pages are served by default.
-const DefaultURLPrefix = "/dev/error"
+//
+// Deprecated: use exporter.DefaultURLPrefix, the one definition; this is
+// an alias of it.
+const DefaultURLPrefix = exporter.DefaultURLPrefix
 
 // The environment variables read by [ConfigFromEnv]: the Python
 // error-tracker's APP_ERROR_* settings, plus APP_ERROR_MASK_ALLOW_KEYS.
@@ -30,6 +35,9 @@ const (
 	EnvMaxValueBytes    = "APP_ERROR_MAX_VALUE_BYTES"
 	EnvMaxMessageBytes  = "APP_ERROR_MAX_MESSAGE_BYTES"
 	EnvMaxStackBytes    = "APP_ERROR_MAX_STACK_BYTES"
+	EnvWebhookURL       = "APP_ERROR_WEBHOOK_URL"
+	EnvWebhookSecret    = "APP_ERROR_WEBHOOK_SECRET"
+	EnvWebhookFormat    = "APP_ERROR_WEBHOOK_FORMAT"
 )
 
 // Config holds the settings of the Python error-tracker, under the same
@@ -37,8 +45,9 @@ const (
 // place, [ConfigFromEnv], and handed to the processor, the mail exporter and
 // the browse pages, so that each setting has one meaning.
 type Config struct {
-	// SendNotification turns e-mail notifications on
-	// (APP_ERROR_SEND_NOTIFICATION, default false).
+	// SendNotification turns notifications on, by every transport
+	// configured — e-mail and the webhook (APP_ERROR_SEND_NOTIFICATION,
+	// default false).
 	SendNotification bool
 	// RecipientEmail lists who gets notifications
 	// (APP_ERROR_RECIPIENT_EMAIL, comma-separated).
@@ -74,6 +83,18 @@ type Config struct {
 	// EmailSender is the From address of notifications
 	// (APP_ERROR_EMAIL_SENDER). Required when RecipientEmail is set.
 	EmailSender string
+
+	// WebhookURL receives every notification as a POST
+	// (APP_ERROR_WEBHOOK_URL, default none): an http or https URL, treated
+	// as a secret. A webhook without e-mail recipients is a valid setup.
+	WebhookURL string
+	// WebhookSecret signs the webhook's bodies with HMAC-SHA256
+	// (APP_ERROR_WEBHOOK_SECRET); required for the json format.
+	WebhookSecret string
+	// WebhookFormat is the webhook's body (APP_ERROR_WEBHOOK_FORMAT):
+	// json (the default) or slack, {"text": …}, which Slack's and
+	// Mattermost's incoming webhooks accept.
+	WebhookFormat webhook.Format
 
 	// DisableURLMasking, DisableAuthMasking and DisableTextMasking switch
 	// off the value rules of package maskattr (secrets in URLs, Bearer and
@@ -124,7 +145,16 @@ func (c Config) WithDefaults() Config {
 	if c.URLPrefix == "" {
 		c.URLPrefix = "/"
 	}
+	if c.WebhookFormat == "" {
+		c.WebhookFormat = webhook.FormatJSON
+	}
 	return c
+}
+
+// Webhook is the webhook's configuration from c, valid when WebhookURL is
+// set and Validate passes.
+func (c Config) Webhook() webhook.Config {
+	return webhook.Config{URL: c.WebhookURL, Secret: c.WebhookSecret, Format: c.WebhookFormat}
 }
 
 // Validate reports every problem in c at once.
@@ -133,18 +163,25 @@ func (c Config) Validate() error {
 	if len(c.RecipientEmail) > 0 && c.EmailSender == "" {
 		errs = append(errs, fmt.Errorf("%s is set but %s is not: notifications need a sender", EnvRecipientEmail, EnvEmailSender))
 	}
-	if c.SendNotification && len(c.RecipientEmail) == 0 {
-		errs = append(errs, fmt.Errorf("%s is on but %s is empty: nobody would get the notifications", EnvSendNotification, EnvRecipientEmail))
+	if c.SendNotification && len(c.RecipientEmail) == 0 && c.WebhookURL == "" {
+		errs = append(errs, fmt.Errorf("%s is on but neither %s nor %s is set: nobody would get the notifications", EnvSendNotification, EnvRecipientEmail, EnvWebhookURL))
 	}
 	for _, addr := range c.RecipientEmail {
-		if _, err := mail.ParseAddress(addr); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %q is not an e-mail address: %w", EnvRecipientEmail, addr, err))
+		if err := mailaddr.Check(addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", EnvRecipientEmail, err))
 		}
 	}
 	if c.EmailSender != "" {
-		if _, err := mail.ParseAddress(c.EmailSender); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %q is not an e-mail address: %w", EnvEmailSender, c.EmailSender, err))
+		if err := mailaddr.Check(c.EmailSender); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", EnvEmailSender, err))
 		}
+	}
+	if c.WebhookURL != "" {
+		if err := c.Webhook().Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("webhook: %w", err))
+		}
+	} else if c.WebhookSecret != "" {
+		errs = append(errs, fmt.Errorf("%s is set but %s is not: the secret signs nothing", EnvWebhookSecret, EnvWebhookURL))
 	}
 	if c.URLPrefix != "" && !strings.HasPrefix(c.URLPrefix, "/") {
 		errs = append(errs, fmt.Errorf("%s: %q must start with /", EnvURLPrefix, c.URLPrefix))
@@ -229,6 +266,12 @@ func ConfigFromEnv() (Config, error) {
 	}
 	c.URLPrefix = os.Getenv(EnvURLPrefix)
 	c.EmailSender = strings.TrimSpace(os.Getenv(EnvEmailSender))
+	c.WebhookURL = strings.TrimSpace(os.Getenv(EnvWebhookURL))
+	c.WebhookSecret = os.Getenv(EnvWebhookSecret)
+	if err := c.WebhookFormat.UnmarshalText([]byte(os.Getenv(EnvWebhookFormat))); err != nil {
+		errs = append(errs, err)
+		c.WebhookFormat = webhook.FormatJSON // reported once, not again by Validate
+	}
 	errs = append(errs, c.spoolFromEnv()...)
 	c = c.WithDefaults()
 	if err := c.Validate(); err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/errortracker/errortracker/exporter/clickhouse"
 	"github.com/errortracker/errortracker/exporter/smtp"
 	"github.com/errortracker/errortracker/internal/testenv"
+	"github.com/errortracker/errortracker/notify/setup"
 	"github.com/errortracker/errortracker/processor"
 	"github.com/errortracker/errortracker/scope"
 )
@@ -45,7 +46,7 @@ func serve(ctx context.Context, addr string) error {
 		return err
 	}
 	// nil unless APP_ERROR_SEND_NOTIFICATION is on
-	mail, _, err := smtp.ProcessorOption(cfg, smtp.Config{Addr: os.Getenv("SMTP_ADDR"), Store: store})
+	mail, _, err := setup.ProcessorOption(cfg, setup.Config{SMTP: smtp.Config{Addr: os.Getenv("SMTP_ADDR"), Store: store}})
 	if err != nil {
 		return err
 	}

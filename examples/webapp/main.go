@@ -1,18 +1,20 @@
 // Command webapp is the Go twin of the Python error-tracker's Flask
 // example: a net/http app wrapped with otelhttp and scope.Middleware whose
-// errors go to ClickHouse, to e-mail, and to the browse pages. It is
-// configured only by the environment:
+// errors go to ClickHouse, to e-mail and a webhook, and to the browse
+// pages. It is configured only by the environment:
 //
-//	APP_ERROR_*                      the tracker's settings (see the README)
+//	APP_ERROR_*                      the tracker's settings (see the README), with
+//	APP_ERROR_WEBHOOK_URL, _SECRET, _FORMAT  the webhook (json or slack)
 //	ADDR                             listen address (127.0.0.1:8080)
 //	CLICKHOUSE_ADDR                  ClickHouse native protocol (127.0.0.1:9000)
 //	CLICKHOUSE_DATABASE              database (errortracker)
-//	SMTP_ADDR                        mail server; unset: no mail
+//	SMTP_ADDR                        mail server (needed when APP_ERROR_RECIPIENT_EMAIL is set)
 //	SMTP_USERNAME, SMTP_PASSWORD     mail credentials
 //	SMTP_TLS                         none, starttls or tls (none on loopback, else starttls)
 //	APP_ERROR_BROWSE_USER, _PASSWORD basic auth for the pages; unset: 401
 //	OTEL_EXPORTER_OTLP_ENDPOINT      also send the masked spans over OTLP/HTTP
 //	OTEL_SERVICE_NAME                service name (webapp)
+//	OTEL_RESOURCE_ATTRIBUTES         resource, e.g. service.version=1.4.0,deployment.environment.name=prod
 //	APP_ERROR_SPOOL_DIR              disk spool, and crash capture in its crash/ (unset: neither)
 //	CRASH_MONITOR                    1: run under processor.MonitorCrashesAndReport (needs APP_ERROR_SPOOL_DIR)
 //
@@ -42,6 +44,8 @@ import (
 	"github.com/errortracker/errortracker/browse"
 	"github.com/errortracker/errortracker/exporter/clickhouse"
 	"github.com/errortracker/errortracker/exporter/smtp"
+	"github.com/errortracker/errortracker/notify"
+	"github.com/errortracker/errortracker/notify/setup"
 	"github.com/errortracker/errortracker/processor"
 	"github.com/errortracker/errortracker/scope"
 )
@@ -165,10 +169,10 @@ func exporters(ctx context.Context, cfg processor.Config, addr string) ([]proces
 		return nil, nil, oneLine(err)
 	}
 	opts := []processor.Option{processor.WithExporter(store)}
-	if mailOpt, err := mailOption(cfg, addr, store); err != nil {
-		return nil, nil, fmt.Errorf("mail: %w", oneLine(err))
-	} else if mailOpt != nil {
-		opts = append(opts, mailOpt)
+	if notifyOpt, err := notifications(cfg, addr, store); err != nil {
+		return nil, nil, fmt.Errorf("notifications: %w", oneLine(err))
+	} else if notifyOpt != nil {
+		opts = append(opts, notifyOpt)
 	}
 	return opts, store, nil
 }
@@ -176,15 +180,14 @@ func exporters(ctx context.Context, cfg processor.Config, addr string) ([]proces
 // crashDir is where crash capture writes, inside the spool's directory.
 func crashDir(spoolDir string) string { return filepath.Join(spoolDir, "crash") }
 
-// mailOption attaches the mail exporter when APP_ERROR_SEND_NOTIFICATION is
-// on; it needs SMTP_ADDR then.
-func mailOption(cfg processor.Config, addr string, store *clickhouse.Exporter) (processor.Option, error) {
-	if !cfg.SendNotification {
-		return nil, nil
-	}
+// notifications attaches the notification policy when
+// APP_ERROR_SEND_NOTIFICATION is on, with e-mail when
+// APP_ERROR_RECIPIENT_EMAIL is set (it needs SMTP_ADDR then) and the
+// webhook when APP_ERROR_WEBHOOK_URL is.
+func notifications(cfg processor.Config, addr string, store *clickhouse.Exporter) (processor.Option, error) {
 	smtpAddr := os.Getenv("SMTP_ADDR")
-	if smtpAddr == "" {
-		return nil, errors.New("APP_ERROR_SEND_NOTIFICATION is on but SMTP_ADDR is not set")
+	if cfg.SendNotification && len(cfg.RecipientEmail) > 0 && smtpAddr == "" {
+		return nil, errors.New("APP_ERROR_RECIPIENT_EMAIL is set but SMTP_ADDR is not")
 	}
 	tlsMode := smtp.TLSStartTLS
 	if host, _, _ := net.SplitHostPort(smtpAddr); host == "127.0.0.1" || host == "localhost" || host == "::1" {
@@ -195,9 +198,9 @@ func mailOption(cfg processor.Config, addr string, store *clickhouse.Exporter) (
 			return nil, fmt.Errorf("SMTP_TLS: %w", err)
 		}
 	}
-	opt, _, err := smtp.ProcessorOption(cfg, smtp.Config{
-		Addr: smtpAddr, Username: os.Getenv("SMTP_USERNAME"), Password: os.Getenv("SMTP_PASSWORD"), TLS: tlsMode,
-		BaseURL: "http://" + addr + cfg.URLPrefix, Store: store,
+	opt, _, err := setup.ProcessorOption(cfg, setup.Config{
+		SMTP:   smtp.Config{Addr: smtpAddr, Username: os.Getenv("SMTP_USERNAME"), Password: os.Getenv("SMTP_PASSWORD"), TLS: tlsMode},
+		Policy: notify.Config{Store: store, BaseURL: "http://" + addr + cfg.URLPrefix},
 	})
 	return opt, err
 }

@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/mail"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/errortracker/errortracker/exporter"
-	"github.com/errortracker/errortracker/processor"
+	"github.com/errortracker/errortracker/internal/mailaddr"
+	"github.com/errortracker/errortracker/notify"
 )
 
 // TLSMode says how the connection to the SMTP server is protected.
@@ -36,17 +36,19 @@ func (m *TLSMode) UnmarshalText(b []byte) error {
 	return fmt.Errorf("TLS mode %q: want none, starttls or tls", b)
 }
 
-// Defaults of Config.
+// Defaults of Config. The policy's are package notify's.
 const (
 	DefaultDialTimeout       = 10 * time.Second
 	DefaultSendTimeout       = 30 * time.Second
-	DefaultThresholdInterval = time.Hour
-	DefaultDigestAfter       = 10
-	DefaultDigestWindow      = time.Minute
+	DefaultThresholdInterval = notify.DefaultThresholdInterval
+	DefaultDigestAfter       = notify.DefaultDigestAfter
+	DefaultDigestWindow      = notify.DefaultDigestWindow
 	maxSubjectRunes          = 200
 )
 
-// Config configures the mail exporter.
+// Config configures the SMTP transport (NewNotifier) and, for the
+// deprecated Exporter (New), the policy too: the fields from Store on are
+// the policy's, and NewNotifier does not read them (see notify.Config).
 type Config struct {
 	// Addr is the SMTP server's host:port.
 	Addr string
@@ -68,7 +70,8 @@ type Config struct {
 	SubjectPrefix string
 	// BaseURL is the absolute URL of the browse pages, for links to a
 	// group, such as https://shop.example.com/dev/error; empty leaves the
-	// links out.
+	// links out. The policy builds the links (notify.Config.BaseURL); the
+	// Notifier uses this one only for a notification without a link.
 	BaseURL string
 	// DialTimeout bounds connecting (default 10 s); SendTimeout bounds one
 	// whole conversation (default 30 s).
@@ -89,32 +92,6 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// FromProcessorConfig copies the APP_ERROR_* mail settings — sender,
-// recipients, subject prefix — from the processor's configuration into c,
-// so that they are read in one place. It reports false when
-// SendNotification is off: then no mail exporter should be attached.
-func FromProcessorConfig(pc processor.Config, c Config) (Config, bool) {
-	c.Sender = pc.EmailSender
-	c.Recipients = append([]string(nil), pc.RecipientEmail...)
-	c.SubjectPrefix = pc.SubjectPrefix
-	return c, pc.SendNotification
-}
-
-// ProcessorOption builds the mail exporter from the processor's
-// configuration and c, and returns the option that attaches it; with
-// SendNotification off it returns a nil option, which attaches nothing.
-func ProcessorOption(pc processor.Config, c Config) (processor.Option, *Exporter, error) {
-	c, on := FromProcessorConfig(pc, c)
-	if !on {
-		return nil, nil, nil
-	}
-	e, err := New(c)
-	if err != nil {
-		return nil, nil, err
-	}
-	return processor.WithExporter(e), e, nil
-}
-
 func (c Config) withDefaults() Config {
 	if c.TLS == "" {
 		c.TLS = TLSStartTLS
@@ -124,15 +101,6 @@ func (c Config) withDefaults() Config {
 	}
 	if c.SendTimeout <= 0 {
 		c.SendTimeout = DefaultSendTimeout
-	}
-	if c.ThresholdInterval <= 0 {
-		c.ThresholdInterval = DefaultThresholdInterval
-	}
-	if c.DigestAfter <= 0 {
-		c.DigestAfter = DefaultDigestAfter
-	}
-	if c.DigestWindow <= 0 {
-		c.DigestWindow = DefaultDigestWindow
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -155,14 +123,14 @@ func (c Config) validate() error {
 	}
 	if c.Sender == "" {
 		errs = append(errs, errors.New("no sender (APP_ERROR_EMAIL_SENDER)"))
-	} else if err := checkAddress(c.Sender); err != nil {
+	} else if err := mailaddr.Check(c.Sender); err != nil {
 		errs = append(errs, fmt.Errorf("sender: %w", err))
 	}
 	if len(c.Recipients) == 0 {
 		errs = append(errs, errors.New("no recipients (APP_ERROR_RECIPIENT_EMAIL)"))
 	}
 	for _, r := range c.Recipients {
-		if err := checkAddress(r); err != nil {
+		if err := mailaddr.Check(r); err != nil {
 			errs = append(errs, fmt.Errorf("recipient: %w", err))
 		}
 	}
@@ -178,16 +146,6 @@ func (c Config) validate() error {
 		errs = append(errs, errors.New("refusing to send a password in clear text to a server that is not on loopback: use starttls or tls"))
 	}
 	return errors.Join(errs...)
-}
-
-// checkAddress accepts a bare address (bob@example.com); display names and
-// anything that could smuggle a header are rejected.
-func checkAddress(a string) error {
-	parsed, err := mail.ParseAddress(a)
-	if err != nil || parsed.Address != a || strings.ContainsAny(a, "\r\n<>") {
-		return fmt.Errorf("%q is not an e-mail address", a)
-	}
-	return nil
 }
 
 func isLoopback(addr string) bool {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/errortracker/errortracker/exporter"
 	"github.com/errortracker/errortracker/grouping"
+	"github.com/errortracker/errortracker/notify"
 )
 
 //go:embed templates/mail.txt templates/mail.html
@@ -30,26 +31,19 @@ const (
 	maxStackBytes = 8 << 10
 )
 
-// kind is why a group is mailed.
-type kind string
-
-const (
-	kindNew        kind = "New error"
-	kindRegression kind = "Regression"
-	kindThreshold  kind = "Growing"
-)
-
 // mailGroup is one group in a mail.
 type mailGroup struct {
-	Kind      kind
-	Record    exporter.Record
-	Count     uint64
-	Threshold uint64 // for kindThreshold
-	FirstSeen string
-	LastSeen  string
-	TraceID   string
-	Stack     string
-	Link      string
+	Kind         string
+	Record       exporter.Record
+	Count        uint64
+	FirstSeen    string
+	LastSeen     string
+	FirstRelease string // "first seen in"
+	RegressedIn  string // "regressed in"
+	Detail       string // what the event adds: the spike's counts, the ignore that ended
+	TraceID      string
+	Stack        string
+	Link         string
 }
 
 // mailData is what both templates render.
@@ -83,9 +77,77 @@ type message struct {
 	bytes   []byte
 }
 
-// newMailGroup fills in what the templates show of a group.
-func (c Config) newMailGroup(k kind, r exporter.Record, count, threshold uint64, firstSeen time.Time) mailGroup {
-	g := mailGroup{Kind: k, Record: r, Count: count, Threshold: threshold, Stack: mailStack(r.Stacktrace)}
+// mail turns a notification into a subject, a headline and the groups
+// the templates show.
+func (c Config) mail(n notify.Notification) (subject, head string, groups []mailGroup) {
+	for _, g := range n.Groups {
+		groups = append(groups, c.mailGroup(n.Event, g))
+	}
+	if n.Event == notify.EventDigest {
+		total := len(n.Groups) + n.Omitted
+		subject = oneLine(fmt.Sprintf("%s %d more new errors", c.SubjectPrefix, total))
+		head = fmt.Sprintf("%d more errors were new at once, past the limit of one mail each; here they are together.", total)
+		if n.Omitted > 0 {
+			head += fmt.Sprintf(" %d of them are not listed.", n.Omitted)
+		}
+		return subject, head, groups
+	}
+	g := n.Group()
+	return c.subject(n.Event, g), headline(n.Event, g), groups
+}
+
+// headline is the mail's first line.
+func headline(ev notify.Event, g notify.Group) string {
+	switch ev {
+	case notify.EventNew:
+		if g.FirstRelease != "" {
+			return "A new error occurred, first seen in " + g.FirstRelease + "."
+		}
+		return "A new error occurred."
+	case notify.EventRegression:
+		if g.RegressedIn != "" {
+			return "An error that was resolved occurred again, regressed in " + g.RegressedIn + "."
+		}
+		return "An error that was resolved occurred again."
+	case notify.EventWoke:
+		return "An ignored error woke up: " + ignoreText(g.Ignore) + "."
+	case notify.EventSpike:
+		return fmt.Sprintf("An error is spiking: %d occurrences in the last hour, against %.1f an hour over the day before.", g.LastHour, g.Baseline)
+	}
+	return fmt.Sprintf("An error has now occurred %d times or more.", g.Threshold)
+}
+
+// ignoreText says which ignore condition was met.
+func ignoreText(i exporter.Ignore) string {
+	switch {
+	case !i.Until.IsZero():
+		return "it was ignored until " + i.Until.UTC().Format(time.RFC1123) + " and occurred after"
+	case i.Count > 0:
+		return fmt.Sprintf("it was ignored until %d more occurrences, and they came", i.Count)
+	case i.Rate.Count > 0:
+		return fmt.Sprintf("it was ignored until %d occurrences within %v, and that rate was reached", i.Rate.Count, i.Rate.Window)
+	}
+	return "its ignore condition was met"
+}
+
+// mailGroup fills in what the templates show of a group.
+func (c Config) mailGroup(ev notify.Event, ng notify.Group) mailGroup {
+	r := ng.Record
+	g := mailGroup{Record: r, Count: ng.Count, Stack: mailStack(r.Stacktrace), FirstRelease: ng.FirstRelease,
+		RegressedIn: ng.RegressedIn, Link: ng.Link}
+	switch ev {
+	case notify.EventNew, notify.EventDigest:
+		g.Kind = "New error"
+	case notify.EventRegression:
+		g.Kind = "Regression"
+	case notify.EventWoke:
+		g.Kind, g.Detail = "Woke up", ignoreText(ng.Ignore)
+	case notify.EventSpike:
+		g.Kind, g.Detail = "Spike", fmt.Sprintf("%d in the last hour, hourly baseline %.1f", ng.LastHour, ng.Baseline)
+	default:
+		g.Kind = fmt.Sprintf("Crossed %d occurrences", ng.Threshold)
+	}
+	firstSeen := ng.FirstSeen
 	if firstSeen.IsZero() {
 		firstSeen = r.Time
 	}
@@ -94,26 +156,28 @@ func (c Config) newMailGroup(k kind, r exporter.Record, count, threshold uint64,
 	if r.TraceID.IsValid() {
 		g.TraceID = r.TraceID.String()
 	}
-	if c.BaseURL != "" {
-		g.Link = c.BaseURL + "/" + url.PathEscape(r.Fingerprint)
-	}
-	if k == kindThreshold {
-		g.Kind = kind(fmt.Sprintf("Crossed %d occurrences", threshold))
+	if g.Link == "" && c.BaseURL != "" {
+		g.Link = c.BaseURL + "/" + url.PathEscape(ng.Fingerprint)
 	}
 	return g
 }
 
 // subject builds the Python library's subject: "[prefix] [METHOD] url
-// Type: message", on one line, capped in length.
-func (c Config) subject(g mailGroup) string {
+// Type: message", on one line, capped in length, with the event in
+// brackets after the prefix (none for a new error).
+func (c Config) subject(ev notify.Event, g notify.Group) string {
 	var b strings.Builder
 	if c.SubjectPrefix != "" {
 		b.WriteString(c.SubjectPrefix + " ")
 	}
-	switch g.Kind {
-	case kindNew:
-	case kindRegression:
+	switch ev {
+	case notify.EventNew:
+	case notify.EventRegression:
 		b.WriteString("[regression] ")
+	case notify.EventWoke:
+		b.WriteString("[woke up] ")
+	case notify.EventSpike:
+		b.WriteString("[spike] ")
 	default:
 		fmt.Fprintf(&b, "[%d occurrences] ", g.Threshold)
 	}

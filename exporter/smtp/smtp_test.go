@@ -417,19 +417,6 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
-func TestProcessorOption(t *testing.T) {
-	off, e, err := smtp.ProcessorOption(processor.Config{RecipientEmail: []string{"a@example.com"}, EmailSender: "t@example.com"}, smtp.Config{Addr: "127.0.0.1:25"})
-	if err != nil || off != nil || e != nil {
-		t.Errorf("SendNotification off: option %v exporter %v err %v, want nothing", off, e, err)
-	}
-	on, e, err := smtp.ProcessorOption(processor.Config{SendNotification: true, RecipientEmail: []string{"a@example.com"},
-		EmailSender: "t@example.com", SubjectPrefix: "[x]"}, smtp.Config{Addr: "127.0.0.1:25", TLS: smtp.TLSNone})
-	if err != nil || on == nil || e == nil {
-		t.Fatalf("SendNotification on: %v %v %v", on, e, err)
-	}
-	_ = e.Shutdown(context.Background())
-}
-
 // An upgrade of the fingerprint gives old errors new fingerprints: the mail
 // policy reads the groups of the previous ones, even before the store has
 // carried them over, and announces no old error as new.
