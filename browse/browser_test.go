@@ -29,7 +29,7 @@ import (
 // ERRORTRACKER_SCREENSHOTS=DIR it also saves the screenshots the README
 // shows.
 func TestInBrowser(t *testing.T) {
-	chromium := testenv.ChromiumPath(t)
+	testenv.ChromiumPath(t)
 	s := newStore(t)
 	fill(t, s, 6)
 	xss := []string{`<script>alert(1)</script>`, `"><img src=x onerror=alert(1)>`}
@@ -40,92 +40,9 @@ func TestInBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	h, err := browse.New(s, browse.Config{PageSize: 5, Authorize: browse.BasicAuth("admin", "pw")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/dev/error/", h)
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-	base := srv.URL + "/dev/error/"
-
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-component-update", true),
-		chromedp.WindowSize(1280, 900))
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-
-	// The first Run starts the browser: no timeout on its context.
-	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatal(err)
-	}
-	// Without credentials the server challenges; headless Chromium, which
-	// cannot show the password prompt, reports exactly that.
-	if _, err := chromedp.Run(ctx, chromedp.NavigateResponse(base)); err == nil || !strings.Contains(err.Error(), "ERR_INVALID_AUTH_CREDENTIALS") {
-		t.Errorf("without credentials: %v, want the browser to be asked for credentials", err)
-	}
-
-	var dialogs atomic.Int32
-	events := chromedp.Events(ctx, page.JavascriptDialogOpening)
-	go func() {
-		for _, err := range events {
-			if err != nil {
-				return
-			}
-			dialogs.Add(1)
-		}
-	}()
-	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte("admin:pw"))
-	if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chromedp.Call(ctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Authorization": auth}}); err != nil {
-		t.Fatal(err)
-	}
-
-	run := func(name string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		actx, acancel := context.WithTimeout(ctx, 20*time.Second)
-		defer acancel()
-		if err := chromedp.Do(actx, actions...); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-	}
-	count := func(selector string) int {
-		t.Helper()
-		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](fmt.Sprintf("document.querySelectorAll(%q).length", selector)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
-	text := func(selector string) string {
-		t.Helper()
-		actx, acancel := context.WithTimeout(ctx, 20*time.Second)
-		defer acancel()
-		s, err := chromedp.Run(actx, chromedp.Text(chromedp.CSS(selector)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", selector, err)
-		}
-		return s
-	}
-	shots := os.Getenv("ERRORTRACKER_SCREENSHOTS")
-	screenshot := func(name string) {
-		if shots == "" {
-			return
-		}
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(shots, name), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	b := newBrowser(t, s, browse.Config{PageSize: 5, Authorize: browse.BasicAuth("admin", "pw")}, false)
+	base, run, count, text, screenshot := b.base, b.run, b.count, b.text, b.screenshot
+	ctx := b.ctx
 
 	// The list shows the groups, newest first, five a page.
 	run("list", chromedp.Navigate(base), chromedp.WaitVisible(chromedp.CSS("table.groups")))
@@ -188,7 +105,281 @@ func TestInBrowser(t *testing.T) {
 	if _, _, err := s.GetGroup(context.Background(), "g03"); err == nil {
 		t.Error("the deleted group is still in the store")
 	}
-	if n := dialogs.Load(); n != 0 {
-		t.Errorf("%d JavaScript dialogs opened", n)
+}
+
+// browser is a headless Chromium on a test server of the pages, logged in
+// as admin.
+type browser struct {
+	t    *testing.T
+	ctx  context.Context
+	base string
+}
+
+// newBrowser serves the pages over the store and starts Chromium. Unless
+// skipAuthCheck, it first checks that without credentials the server
+// challenges. At the end of the test no JavaScript dialog may have
+// opened.
+func newBrowser(t *testing.T, s exporter.Store, cfg browse.Config, skipAuthCheck bool) *browser {
+	t.Helper()
+	chromium := testenv.ChromiumPath(t)
+	h, err := browse.New(s, cfg)
+	if err != nil {
+		t.Fatal(err)
 	}
+	mux := http.NewServeMux()
+	mux.Handle("/dev/error/", h)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	base := srv.URL + "/dev/error/"
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-component-update", true),
+		chromedp.WindowSize(1280, 900))
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancel)
+
+	// The first Run starts the browser: no timeout on its context.
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatal(err)
+	}
+	if !skipAuthCheck {
+		// Without credentials the server challenges; headless Chromium, which
+		// cannot show the password prompt, reports exactly that.
+		if _, err := chromedp.Run(ctx, chromedp.NavigateResponse(base)); err == nil || !strings.Contains(err.Error(), "ERR_INVALID_AUTH_CREDENTIALS") {
+			t.Errorf("without credentials: %v, want the browser to be asked for credentials", err)
+		}
+	}
+
+	var dialogs atomic.Int32
+	events := chromedp.Events(ctx, page.JavascriptDialogOpening)
+	go func() {
+		for _, err := range events {
+			if err != nil {
+				return
+			}
+			dialogs.Add(1)
+		}
+	}()
+	t.Cleanup(func() {
+		if n := dialogs.Load(); n != 0 {
+			t.Errorf("%d JavaScript dialogs opened", n)
+		}
+	})
+	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte("admin:pw"))
+	if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(ctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Authorization": auth}}); err != nil {
+		t.Fatal(err)
+	}
+	return &browser{t: t, ctx: ctx, base: base}
+}
+
+// run runs the actions, failing the test after 20 s.
+func (b *browser) run(name string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	actx, acancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer acancel()
+	if err := chromedp.Do(actx, actions...); err != nil {
+		b.t.Fatalf("%s: %v", name, err)
+	}
+}
+
+// count is the number of elements the selector finds.
+func (b *browser) count(selector string) int {
+	b.t.Helper()
+	n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](fmt.Sprintf("document.querySelectorAll(%q).length", selector)))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return n
+}
+
+// text is the text of the first element the selector finds.
+func (b *browser) text(selector string) string {
+	b.t.Helper()
+	actx, acancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer acancel()
+	s, err := chromedp.Run(actx, chromedp.Text(chromedp.CSS(selector)))
+	if err != nil {
+		b.t.Fatalf("text of %s: %v", selector, err)
+	}
+	return s
+}
+
+// screenshot saves the page as name under ERRORTRACKER_SCREENSHOTS, if
+// set.
+func (b *browser) screenshot(name string) {
+	b.t.Helper()
+	shots := os.Getenv("ERRORTRACKER_SCREENSHOTS")
+	if shots == "" {
+		return
+	}
+	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(shots, name), png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// TestTriageInBrowser drives the workflow's buttons in a real headless
+// Chromium, with no JavaScript on the pages: bulk resolve, ignore and
+// delete of selected groups from the list (one by keyboard only), and on a
+// group's page resolve in the next release, reopen, the three ignore
+// conditions, merge and unmerge. With ERRORTRACKER_SCREENSHOTS=DIR it also
+// saves triage-list.png and triage-detail.png.
+func TestTriageInBrowser(t *testing.T) {
+	testenv.ChromiumPath(t)
+	s, tr := triageStore(t)
+	past := time.Now().Add(-3 * time.Hour)
+	for i := range 6 {
+		fp := fmt.Sprintf("t%d", i)
+		export(t, s, fp, "1.4.0", past.Add(time.Duration(i)*time.Minute))
+	}
+	export(t, s, "t0", "1.4.1", past.Add(time.Hour))
+	export(t, s, "t0", "1.5.0", past.Add(2*time.Hour))
+	b := newBrowser(t, s, browse.Config{Authorize: browse.BasicAuth("admin", "pw")}, true)
+	status := func(fp string) string {
+		t.Helper()
+		return b.text(fmt.Sprintf(`tr.group[data-fingerprint=%q] .status`, fp))
+	}
+	row := func(fp string) string { return fmt.Sprintf(`tr.group[data-fingerprint=%q]`, fp) }
+
+	// Select two groups, resolve them: both shown resolved, the others not.
+	b.run("list", chromedp.Navigate(b.base), chromedp.WaitVisible(chromedp.CSS("#bulk")))
+	b.run("bulk resolve",
+		chromedp.Click(chromedp.CSS("#select-t1")), chromedp.Click(chromedp.CSS("#select-t2")),
+		chromedp.Click(chromedp.CSS("#bulk-resolve")),
+		chromedp.WaitVisible(chromedp.CSS(row("t2")+" .status.resolved")))
+	if status("t1") != "resolved" || status("t2") != "resolved" || status("t3") != "open" {
+		t.Errorf("after bulk resolve: t1 %s, t2 %s, t3 %s; want resolved, resolved, open", status("t1"), status("t2"), status("t3"))
+	}
+	if n := b.count("input[name=fp]:checked"); n != 0 {
+		t.Errorf("%d boxes still checked after the action", n)
+	}
+	// The same by keyboard alone: focus, space to check, Enter on the
+	// button.
+	b.run("bulk ignore by keyboard",
+		chromedp.Focus(chromedp.CSS("#select-t1")), chromedp.KeyEvent(" "),
+		chromedp.Focus(chromedp.CSS("#select-t3")), chromedp.KeyEvent(" "),
+		chromedp.Focus(chromedp.CSS("#bulk-ignore")), chromedp.KeyEvent("\r"),
+		chromedp.WaitVisible(chromedp.CSS(row("t3")+" .status.ignored")))
+	if status("t1") != "ignored" || status("t3") != "ignored" || status("t2") != "resolved" {
+		t.Errorf("after bulk ignore: t1 %s, t3 %s, t2 %s; want ignored, ignored, resolved", status("t1"), status("t3"), status("t2"))
+	}
+	b.run("filter ignored", chromedp.Navigate(b.base+"?status=ignored"), chromedp.WaitVisible(chromedp.CSS("#bulk")))
+	if n := b.count("tr.group"); n != 2 {
+		t.Errorf("the ignored filter shows %d groups, want 2", n)
+	}
+	// Delete two; the list comes back with the filter it had.
+	b.run("bulk delete",
+		chromedp.Click(chromedp.CSS("#select-t1")), chromedp.Click(chromedp.CSS("#select-t3")),
+		chromedp.Click(chromedp.CSS("#bulk-delete")),
+		chromedp.WaitNotPresent(chromedp.CSS(row("t3"))))
+	if loc, err := chromedp.Run(b.ctx, chromedp.Location()); err != nil || !strings.HasSuffix(loc, "/dev/error/?status=ignored") {
+		t.Errorf("after bulk delete at %q (%v), want the ignored list again", loc, err)
+	}
+	for _, fp := range []string{"t1", "t3"} {
+		if _, _, err := s.GetGroup(context.Background(), fp); err == nil {
+			t.Errorf("%s is still in the store after the bulk delete", fp)
+		}
+	}
+	b.run("release filter", chromedp.Navigate(b.base+"?new_in_release=1.4.0"), chromedp.WaitVisible(chromedp.CSS("#bulk")))
+	if n := b.count("tr.group"); n != 4 {
+		t.Errorf("new in 1.4.0 shows %d groups, want 4 (t0, t2, t4, t5)", n)
+	}
+
+	// The group's page: resolve in the next release, then reopen.
+	b.run("detail", chromedp.Navigate(b.base+"t0"), chromedp.WaitVisible(chromedp.CSS("#releases")))
+	if n := b.count("#releases tbody tr"); n != 3 {
+		t.Errorf("the page lists %d releases, want 3", n)
+	}
+	b.run("resolve next", chromedp.Click(chromedp.CSS("#action-resolve-next")), chromedp.WaitVisible(chromedp.CSS("#action-reopen")))
+	if got := b.text("#change"); b.text("#status") != "resolved" || !strings.HasPrefix(got, "resolved in the next release by admin") {
+		t.Errorf("after resolve in next release: %q, %q", b.text("#status"), got)
+	}
+	reopen := func() {
+		t.Helper()
+		b.run("reopen", chromedp.Click(chromedp.CSS("#action-reopen")), chromedp.WaitVisible(chromedp.CSS("#status.open")))
+		if got := b.text("#status"); got != "open" {
+			t.Errorf("after reopen: %q", got)
+		}
+	}
+	reopen()
+	// Ignore, with each condition from its own form.
+	in2days := time.Now().UTC().Add(48 * time.Hour).Truncate(time.Minute)
+	for _, tc := range []struct {
+		name    string
+		fill    []chromedp.Action[chromedp.Void]
+		button  string
+		wantCon string
+	}{
+		{"count", []chromedp.Action[chromedp.Void]{chromedp.SendKeys(chromedp.CSS("#ignore-count"), "5")}, "#action-ignore-count", "until 5 more occurrences"},
+		{"rate", []chromedp.Action[chromedp.Void]{chromedp.SendKeys(chromedp.CSS("#ignore-rate-count"), "10"),
+			chromedp.SetValue(chromedp.CSS("#ignore-rate-window"), "10m")}, "#action-ignore-rate", "until 10 occurrences within 10m"},
+		{"until", []chromedp.Action[chromedp.Void]{chromedp.SetValue(chromedp.CSS("#ignore-until"), in2days.Format("2006-01-02T15:04"))},
+			"#action-ignore-until", "until " + in2days.Format("2006-01-02 15:04:05 UTC")},
+		{"forever", nil, "#action-ignore", "forever"},
+	} {
+		steps := append([]chromedp.Action[chromedp.Void]{chromedp.Click(chromedp.CSS("#ignore-menu summary"))}, tc.fill...)
+		steps = append(steps, chromedp.Click(chromedp.CSS(tc.button)), chromedp.WaitVisible(chromedp.CSS("#status.ignored")))
+		b.run("ignore "+tc.name, steps...)
+		if got := b.text("#condition"); got != tc.wantCon {
+			t.Errorf("ignore %s: condition %q, want %q", tc.name, got, tc.wantCon)
+		}
+		if tc.name != "forever" {
+			reopen()
+		}
+	}
+
+	// Merge t5 into t0 from t5's page; t0 lists it; t5's page is t0's with
+	// a notice; unmerge from the notice.
+	b.run("merge", chromedp.Navigate(b.base+"t5"), chromedp.WaitVisible(chromedp.CSS("#merge-menu")),
+		chromedp.Click(chromedp.CSS("#merge-menu summary")), chromedp.SendKeys(chromedp.CSS("#merge-into"), "t0"),
+		chromedp.Click(chromedp.CSS("#action-merge")), chromedp.WaitVisible(chromedp.CSS(`#parts li[data-fingerprint="t5"]`)))
+	if loc, _ := chromedp.Run(b.ctx, chromedp.Location()); !strings.HasSuffix(loc, "/dev/error/t0") {
+		t.Errorf("after merge at %q, want the target's page", loc)
+	}
+	b.run("the page with its menus open, for the screenshot", chromedp.Navigate(b.base+"t0"), chromedp.WaitVisible(chromedp.CSS("#parts")),
+		chromedp.Click(chromedp.CSS("#action-reopen")), chromedp.WaitVisible(chromedp.CSS("#status.open")),
+		chromedp.Click(chromedp.CSS("#ignore-menu summary")), chromedp.EmulateViewport(1280, 1200))
+	b.screenshot("triage-detail.png")
+	b.run("part", chromedp.EmulateViewport(1280, 900), chromedp.Navigate(b.base+"t5"), chromedp.WaitVisible(chromedp.CSS("#merged-notice")))
+	if got := b.text("#count"); got != "4" {
+		t.Errorf("the merged group counts %s occurrences, want 3 + 1", got)
+	}
+	b.run("unmerge", chromedp.Click(chromedp.CSS("#action-unmerge")), chromedp.WaitNotPresent(chromedp.CSS("#merged-notice")))
+	if got := b.text("#count"); got != "1" {
+		t.Errorf("t5 unmerged counts %s, want 1", got)
+	}
+	b.run("t0 again", chromedp.Navigate(b.base+"t0"), chromedp.WaitVisible(chromedp.CSS("#status")))
+	if n := b.count("#parts li"); n != 0 {
+		t.Errorf("t0 still lists %d parts after the unmerge", n)
+	}
+
+	// The list as a team sees it: a regression, an ignore with its
+	// condition, a merge, releases, a selection.
+	ctx := context.Background()
+	if err := tr.SetState(ctx, []string{"t0"}, exporter.Change{Status: exporter.StatusResolved, InNextRelease: true, By: "admin"}); err != nil {
+		t.Fatal(err)
+	}
+	export(t, s, "t0", "1.6.0", time.Now().Add(time.Second))
+	if err := tr.SetState(ctx, []string{"t4"}, exporter.Change{Status: exporter.StatusIgnored, By: "admin",
+		Ignore: exporter.Ignore{Rate: exporter.Rate{Count: 100, Window: time.Hour}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Merge(ctx, "t0", []string{"t5"}, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	b.run("list for the screenshot", chromedp.Navigate(b.base), chromedp.WaitVisible(chromedp.CSS("#bulk")),
+		chromedp.Click(chromedp.CSS("#select-t2")), chromedp.Click(chromedp.CSS("#select-t4")))
+	if got := b.text(row("t0") + " .flag"); got != "regressed in 1.6.0" {
+		t.Errorf("t0 in the list: %q, want regressed in 1.6.0", got)
+	}
+	b.screenshot("triage-list.png")
 }
