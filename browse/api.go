@@ -47,8 +47,8 @@ type apiGroup struct {
 	Change *apiChange `json:"change,omitempty"`
 	// Merged are the fingerprints merged into this group.
 	Merged []string `json:"merged"`
-	// MergedInto is the fingerprint asked for when it was merged into
-	// this group (the answer is then the target's).
+	// MergedInto is set when the fingerprint asked for was merged into
+	// another group: it is that target, whose summary this is.
 	MergedInto string `json:"merged_into,omitempty"`
 	URL        string `json:"url"`
 }
