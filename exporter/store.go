@@ -181,10 +181,10 @@ type GroupState struct {
 
 // CarryOver returns the state of a group with what states holds of the
 // groups its records had under the previous way of fingerprinting
-// (Record.Previous): the earliest first sighting, the latest
-// status a person set, the largest count. After an upgrade of the
-// fingerprint this keeps an old error from looking new, and a resolved one
-// that happens again a regression. It reports false when states knows
+// (Record.Previous): the earliest first sighting, the latest status a
+// person set (and the latest Change, with its condition), the largest
+// count. After an upgrade of the fingerprint this keeps an old error from
+// looking new, and a resolved one that happens again a regression. It reports false when states knows
 // neither the group nor any previous one.
 func CarryOver(states map[string]GroupState, fingerprint string, previous []string) (GroupState, bool) {
 	st, known := states[fingerprint]
@@ -198,6 +198,9 @@ func CarryOver(states map[string]GroupState, fingerprint string, previous []stri
 		}
 		if o.StatusChanged.After(st.StatusChanged) {
 			st.Status, st.StatusChanged = o.Status, o.StatusChanged
+		}
+		if o.Change.At.After(st.Change.At) {
+			st.Change = o.Change
 		}
 		st.Count = max(st.Count, o.Count)
 		known = true

@@ -98,7 +98,7 @@ func (c Change) Validate() error {
 	if c.Ignore != (Ignore{}) && c.Status != StatusIgnored {
 		errs = append(errs, errors.New("ignore condition: only for ignored"))
 	}
-	if err := checkText("actor", c.By, 256); err != nil {
+	if err := checkActor(c.By); err != nil {
 		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -106,6 +106,18 @@ func (c Change) Validate() error {
 	}
 	return c.Ignore.Validate()
 }
+
+// CheckActor rejects a name no change can record as its author (Change.By,
+// or the by of Merge and Unmerge): over 256 bytes, not UTF-8, or with
+// control characters. Empty is allowed: the store records ActorAPI.
+func CheckActor(by string) error {
+	if err := checkActor(by); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return nil
+}
+
+func checkActor(by string) error { return checkText("actor", by, 256) }
 
 // Since is what happened to a group after its last Change: the facts the
 // rules in Outcome read. The store computes it from what it holds; the

@@ -75,7 +75,7 @@ func (e *Exporter) carryOver(ctx context.Context, records []exporter.Record) err
 	}
 	var firstFPs []string
 	var firstNs []uint64
-	var stateRows [][]any
+	var stateRows []stateRow
 	for _, fp := range news {
 		st, ok := exporter.CarryOver(states, fp, previous[fp])
 		if !ok {
@@ -84,9 +84,13 @@ func (e *Exporter) carryOver(ctx context.Context, records []exporter.Record) err
 		if !st.FirstSeen.IsZero() {
 			firstFPs, firstNs = append(firstFPs, fp), append(firstNs, uint64(st.FirstSeen.UnixNano()))
 		}
-		if st.Status != "" {
-			changed := uint64(st.StatusChanged.UnixNano())
-			stateRows = append(stateRows, []any{fp, string(st.Status), changed, changed})
+		if c := st.Change; c.Status != "" {
+			// A state's version is its time, so a later change of the
+			// new group still wins.
+			stateRows = append(stateRows, stateRow{fingerprint: fp, change: c, version: nanos(c.At)})
+		} else if st.Status != "" {
+			c := exporter.Change{Status: st.Status, At: st.StatusChanged}
+			stateRows = append(stateRows, stateRow{fingerprint: fp, change: c, version: nanos(c.At)})
 		}
 	}
 	if len(firstFPs) > 0 {

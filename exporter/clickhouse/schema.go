@@ -71,6 +71,15 @@ func (o schemaOptions) ShardedTables() []string {
 	return []string{"occurrences", "groups", "group_counts", "group_state"}
 }
 
+// tables names a table as DDL that alters it must: the per-shard table and
+// the Distributed one in cluster mode, the table alone on one server.
+func (o schemaOptions) tables(name string) []string {
+	if o.Cluster == "" {
+		return []string{name}
+	}
+	return []string{name + "_local", name}
+}
+
 // LowCardinality is the type of columns with few distinct values.
 func (o schemaOptions) LowCardinality() string {
 	if o.Modern {
@@ -121,7 +130,7 @@ func migrations(o schemaOptions) ([]migration, error) {
 		return nil, err
 	}
 	sort.Strings(names)
-	funcs := template.FuncMap{"engine": o.engine}
+	funcs := template.FuncMap{"engine": o.engine, "tables": o.tables}
 	var out []migration
 	for _, name := range names {
 		base := strings.TrimPrefix(name, "sql/")

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,8 +21,7 @@ import (
 
 // The summary of a group: one row per group once merged. Every query reads
 // it through this one expression list, so a column is added in one place.
-const groupSummary = `fingerprint,
-    minMerge(first_seen) AS first_ns,
+const groupSummary = `minMerge(first_seen) AS first_ns,
     maxMerge(last_seen) AS last_ns,
     argMaxMerge(type) AS g_type,
     argMaxMerge(message) AS g_message,
@@ -33,15 +33,6 @@ const groupSummary = `fingerprint,
     argMaxMerge(route) AS g_route,
     argMaxMerge(trace_id) AS g_trace_id`
 
-// latestState reads the newest state row of each group.
-func (e *Exporter) latestState() string {
-	return `(SELECT fingerprint, argMax(status, version) AS status, argMax(changed_ns, version) AS changed_ns
-    FROM ` + e.schema.DB + `.group_state GROUP BY fingerprint)`
-}
-
-// resolvedExpr is true for a group resolved after its last occurrence.
-const resolvedExpr = `(status = 'resolved' AND last_ns <= changed_ns)`
-
 // ListGroups returns one page of groups. Paging and ordering first pick the
 // page's fingerprints from groups, a one-row-per-group summary of cheap
 // aggregates (last and first seen, rows stored, latest fields); the exact
@@ -49,10 +40,26 @@ const resolvedExpr = `(status = 'resolved' AND last_ns <= changed_ns)`
 // only, which keeps the default list fast at millions of occurrences.
 // Sorting by count uses the rows stored over the group's life; the count
 // shown is the distinct occurrences within retention.
+//
+// Merged parts are never listed: their rows count in their target's
+// (transform() maps them, in this query only when something is merged).
+// The status filter applies the rules (exporter.Change.Outcome) to every
+// group a person resolved or ignored, and keeps or leaves out those; the
+// release filters read group_releases.
 func (e *Exporter) ListGroups(ctx context.Context, q exporter.GroupQuery) (exporter.GroupPage, error) {
 	q, err := q.Normalize()
 	if err != nil {
 		return exporter.GroupPage{}, err
+	}
+	m, err := e.readMerges(ctx)
+	if err != nil {
+		return exporter.GroupPage{}, err
+	}
+	fpCol, fpExpr, mapArgs := "fingerprint", "fingerprint", []any(nil)
+	if m.any() {
+		fpCol = "t_fp"
+		fpExpr, mapArgs = m.mapExpr(m.allMembers())
+		fpExpr += " AS t_fp"
 	}
 	var having []string
 	var args []any
@@ -82,8 +89,41 @@ func (e *Exporter) ListGroups(ctx context.Context, q exporter.GroupQuery) (expor
 	if e.cfg.RetentionDays > 0 { // groups whose occurrences retention dropped
 		add("last_ns >= ?", uint64(time.Now().Add(-time.Duration(e.cfg.RetentionDays)*24*time.Hour).UnixNano()))
 	}
+	releases := e.schema.DB + ".group_releases"
+	mapRelease, _ := m.mapExpr(m.allMembers())
+	if q.Release != "" {
+		add(fpCol+" IN (SELECT "+mapRelease+" FROM "+releases+" WHERE release = ?)", append(slices.Clone(mapArgs), q.Release)...)
+	}
+	if q.NewInRelease != "" {
+		// The group's earliest release is this one, and it holds the
+		// group's first sighting: a group older than the releases table
+		// is not new in the first release it was seen in since.
+		a := append(slices.Clone(mapArgs), mapArgs...)
+		a = append(append(a, mapArgs...), q.NewInRelease, q.NewInRelease)
+		add("("+fpCol+", first_ns) IN (SELECT r_fp, r_first FROM ("+
+			"SELECT r_fp, min(f) AS r_first, argMin(release, f) AS r_release FROM ("+
+			"SELECT "+mapRelease+" AS r_fp, release, minMerge(first_seen) AS f FROM "+releases+
+			" WHERE "+mapRelease+" IN (SELECT "+mapRelease+" FROM "+releases+" WHERE release = ?)"+
+			" GROUP BY r_fp, release) GROUP BY r_fp HAVING r_release = ?))", a...)
+	}
+	if q.Status != "" {
+		resolved, ignored, err := e.quietGroups(ctx, m)
+		if err != nil {
+			return exporter.GroupPage{}, err
+		}
+		switch {
+		case q.Status == exporter.StatusOpen && len(resolved)+len(ignored) > 0:
+			add(fpCol+" NOT IN (?)", inSet(append(resolved, ignored...)))
+		case q.Status == exporter.StatusResolved && len(resolved) > 0:
+			add(fpCol+" IN (?)", inSet(resolved))
+		case q.Status == exporter.StatusIgnored && len(ignored) > 0:
+			add(fpCol+" IN (?)", inSet(ignored))
+		case q.Status != exporter.StatusOpen:
+			return exporter.GroupPage{Page: q.Page, PageSize: q.PageSize}, nil // none has it
+		}
+	}
 	// Only the fields a filter reads are merged for every group.
-	fields := []string{"fingerprint", "maxMerge(last_seen) AS last_ns", "minMerge(first_seen) AS first_ns", "countMerge(rows) AS n"}
+	fields := []string{fpExpr, "maxMerge(last_seen) AS last_ns", "minMerge(first_seen) AS first_ns", "countMerge(rows) AS n"}
 	for _, f := range []struct {
 		col  string
 		used bool
@@ -109,16 +149,23 @@ func (e *Exporter) ListGroups(ctx context.Context, q exporter.GroupQuery) (expor
 	var fps []string
 	for i, window := range windows {
 		from := " FROM " + e.schema.DB + ".groups"
-		wargs := args
+		wargs := slices.Clone(mapArgs)
 		if window > 0 {
 			from += " WHERE fingerprint IN (SELECT fingerprint FROM " + e.schema.DB + ".occurrences WHERE time >= toDateTime(?))"
-			wargs = append([]any{uint32(anchor.Add(-window).Unix())}, args...)
+			wargs = append(wargs, uint32(anchor.Add(-window).Unix()))
+			if m.any() {
+				// A recent part brings its target, and the target's
+				// rows are all needed to sum it up.
+				from += " OR fingerprint IN (?)"
+				wargs = append(wargs, inSet(m.allMembers()))
+			}
 		}
-		inner := "SELECT " + strings.Join(fields, ", ") + from + " GROUP BY fingerprint"
+		wargs = append(wargs, args...)
+		inner := "SELECT " + strings.Join(fields, ", ") + from + " GROUP BY " + fpCol
 		if len(having) > 0 {
 			inner += " HAVING " + strings.Join(having, " AND ")
 		}
-		query := "SELECT fingerprint FROM (" + inner + ") AS g" + e.statusAndOrder(q)
+		query := "SELECT " + fpCol + " FROM (" + inner + ") AS g" + order(q, fpCol)
 		fps = fps[:0]
 		if err := e.selectStrings(ctx, &fps, query, wargs...); err != nil {
 			return exporter.GroupPage{}, fmt.Errorf("clickhouse: list groups: %w", err)
@@ -131,16 +178,48 @@ func (e *Exporter) ListGroups(ctx context.Context, q exporter.GroupQuery) (expor
 	if len(fps) > q.PageSize {
 		fps, page.HasNext = fps[:q.PageSize], true
 	}
-	groups, err := e.groups(ctx, fps)
+	groups, err := e.groups(ctx, fps, m)
 	if err != nil {
 		return exporter.GroupPage{}, err
 	}
 	for _, fp := range fps {
 		if g, ok := groups[fp]; ok { // a group deleted between the two queries is left out
-			page.Groups = append(page.Groups, g)
+			page.Groups = append(page.Groups, g.Group)
 		}
 	}
 	return page, nil
+}
+
+// quietGroups returns the groups whose outcome is resolved and those whose
+// outcome is ignored, by the rules of exporter.Change.Outcome: it reads the
+// state of every group a person last resolved or ignored, and what
+// happened to those since. Its cost grows with those groups, not with the
+// store.
+func (e *Exporter) quietGroups(ctx context.Context, m merges) (resolved, ignored []string, err error) {
+	changes, err := e.readStates(ctx, "", " HAVING argMax(status, version) != ?", string(exporter.StatusOpen))
+	if err != nil {
+		return nil, nil, fmt.Errorf("clickhouse: read states: %w", err)
+	}
+	for fp := range changes {
+		if m.root(fp) != fp {
+			delete(changes, fp) // a part: its target's state counts
+		}
+	}
+	since, err := e.since(ctx, changes, m)
+	if err != nil {
+		return nil, nil, err
+	}
+	for fp, c := range changes {
+		switch c.Outcome(since[fp]).Status {
+		case exporter.StatusResolved:
+			resolved = append(resolved, fp)
+		case exporter.StatusIgnored:
+			ignored = append(ignored, fp)
+		}
+	}
+	slices.Sort(resolved)
+	slices.Sort(ignored)
+	return resolved, ignored, nil
 }
 
 // newestOccurrence returns the time of the newest occurrence of the last
@@ -165,27 +244,14 @@ func listWindows() []time.Duration {
 	return []time.Duration{5 * time.Minute, time.Hour, 8 * time.Hour, 3 * 24 * time.Hour, 24 * 24 * time.Hour, 0}
 }
 
-// statusAndOrder is the list's status filter, order and page.
-func (e *Exporter) statusAndOrder(q exporter.GroupQuery) string {
-	query := ""
-	if q.Status != "" {
-		// Both sides named: releases since 20.x refuse an unnamed joined
-		// subquery (joined_subquery_requires_alias), and 18.16 accepts the
-		// names. ANY, which 18.16 needs, reads the same on both for a LEFT
-		// join: the state side has one row per fingerprint anyway.
-		query += " ANY LEFT JOIN " + e.latestState() + " AS s USING fingerprint"
-		if q.Status == exporter.StatusResolved {
-			query += " WHERE " + resolvedExpr
-		} else {
-			query += " WHERE NOT " + resolvedExpr
-		}
-	}
+// order is the list's order and page; fpCol names the group's column.
+func order(q exporter.GroupQuery, fpCol string) string {
 	order := map[exporter.Sort]string{
 		exporter.SortLastSeen:  "last_ns DESC",
 		exporter.SortFirstSeen: "first_ns DESC",
 		exporter.SortCount:     "n DESC, last_ns DESC",
 	}[q.Sort]
-	return query + fmt.Sprintf(" ORDER BY %s, fingerprint LIMIT %d, %d", order, (q.Page-1)*q.PageSize, q.PageSize+1)
+	return fmt.Sprintf(" ORDER BY %s, %s LIMIT %d, %d", order, fpCol, (q.Page-1)*q.PageSize, q.PageSize+1)
 }
 
 // countsQuery counts the distinct occurrences of each group within
@@ -221,47 +287,62 @@ func (e *Exporter) countsArgs(set any, since uint32) []any {
 	return []any{set, since, set, since}
 }
 
-// groups reads the full summaries, distinct counts and states of the given
-// fingerprints. The three reads run at once, each a plain indexed lookup:
-// cheaper than 18.16's joins, and the browse page waits for the slowest
-// only.
-func (e *Exporter) groups(ctx context.Context, fps []string) (map[string]exporter.Group, error) {
-	out := make(map[string]exporter.Group, len(fps))
+// groupRead is a group as read, with what happened since its change.
+type groupRead struct {
+	exporter.Group
+	since exporter.Since
+}
+
+// groups reads the full summaries, distinct counts, states and releases
+// of the given groups (roots: a part's rows count in its target's). The
+// four reads run at once, each a plain indexed lookup: cheaper than
+// 18.16's joins, and the browse page waits for the slowest only. The
+// groups a person resolved or ignored then cost one more pair of reads
+// (since), and their status is their change's Outcome.
+func (e *Exporter) groups(ctx context.Context, fps []string, m merges) (map[string]groupRead, error) {
+	out := make(map[string]groupRead, len(fps))
 	if len(fps) == 0 {
 		return out, nil
 	}
-	set := inSet(fps)
+	members := m.members(fps)
+	set := inSet(members)
 	var since uint32 // the first day within retention
 	if e.cfg.RetentionDays > 0 {
 		since = uint32(time.Now().Add(-time.Duration(e.cfg.RetentionDays) * 24 * time.Hour).Unix())
 	}
-	type state struct {
-		status    string
-		changedNs uint64
+	type release struct {
+		name        string
+		first, last uint64
 	}
 	counts := map[string]uint64{}
-	states := map[string]state{}
+	releases := map[string][]release{}
+	var changes map[string]exporter.Change
 	var wg sync.WaitGroup
-	var countsErr, statesErr error
+	var countsErr, statesErr, releasesErr error
 	wg.Go(func() {
 		countsErr = e.scanRows(ctx, func(rows driver.Rows) error {
 			var fp string
 			var n uint64
 			err := rows.Scan(&fp, &n)
-			counts[fp] = n
+			counts[m.root(fp)] += n // an id belongs to one fingerprint: the parts' counts add up
 			return err
 		}, e.countsQuery(), e.countsArgs(set, since)...)
 	})
 	wg.Go(func() {
-		statesErr = e.scanRows(ctx, func(rows driver.Rows) error {
-			var fp string
-			var st state
-			err := rows.Scan(&fp, &st.status, &st.changedNs)
-			states[fp] = st
-			return err
-		}, "SELECT fingerprint, argMax(status, version), argMax(changed_ns, version) FROM "+e.schema.DB+".group_state"+
-			" WHERE fingerprint IN (?) GROUP BY fingerprint", set)
+		changes, statesErr = e.readStates(ctx, " WHERE fingerprint IN (?)", "", inSet(fps))
 	})
+	wg.Go(func() {
+		releasesErr = e.scanRows(ctx, func(rows driver.Rows) error {
+			var fp string
+			var r release
+			err := rows.Scan(&fp, &r.name, &r.first, &r.last)
+			releases[m.root(fp)] = append(releases[m.root(fp)], r)
+			return err
+		}, "SELECT fingerprint, release, minMerge(first_seen), maxMerge(last_seen) FROM "+e.schema.DB+".group_releases"+
+			" WHERE fingerprint IN (?) GROUP BY fingerprint, release", set)
+	})
+	fpExpr, mapArgs := m.mapExpr(members)
+	firsts := map[string]uint64{}
 	summaryErr := e.scanRows(ctx, func(rows driver.Rows) error {
 		var g exporter.Group
 		var firstNs, lastNs uint64
@@ -273,17 +354,41 @@ func (e *Exporter) groups(ctx context.Context, fps []string) (map[string]exporte
 			return nil
 		}
 		g.FirstSeen, g.LastSeen = fromNanos(firstNs), fromNanos(lastNs)
-		out[g.Fingerprint] = g
+		firsts[g.Fingerprint] = firstNs
+		out[g.Fingerprint] = groupRead{Group: g}
 		return nil
-	}, "SELECT "+groupSummary+" FROM "+e.schema.DB+".groups WHERE fingerprint IN (?) GROUP BY fingerprint", set)
+	}, "SELECT "+fpExpr+" AS t_fp, "+groupSummary+" FROM "+e.schema.DB+".groups WHERE fingerprint IN (?) GROUP BY t_fp",
+		append(mapArgs, set)...)
 	wg.Wait()
-	if err := errors.Join(summaryErr, countsErr, statesErr); err != nil {
+	if err := errors.Join(summaryErr, countsErr, statesErr, releasesErr); err != nil {
 		return nil, fmt.Errorf("clickhouse: read groups: %w", err)
+	}
+	sinces, err := e.since(ctx, changes, m)
+	if err != nil {
+		return nil, err
 	}
 	for fp, g := range out {
 		g.Count = counts[fp]
-		st := states[fp]
-		g.Status, g.StatusChanged, g.Regressed = groupStatus(st.status, st.changedNs, uint64(g.LastSeen.UnixNano()))
+		// The first release is known when it holds the group's first
+		// sighting: not for a group older than the releases table.
+		var first, last release
+		for _, r := range releases[fp] {
+			if first.first == 0 || r.first < first.first {
+				first.name, first.first = r.name, r.first
+			}
+			if r.last > last.last {
+				last = r
+			}
+		}
+		if first.first != 0 && first.first <= firsts[fp] {
+			g.FirstRelease = first.name
+		}
+		g.LastRelease = last.name
+		g.Merged = m.parts[fp]
+		g.Change, g.since = changes[fp], sinces[fp]
+		o := g.Change.Outcome(g.since)
+		g.Status, g.Regressed, g.RegressedIn, g.Woke = o.Status, o.Regressed, o.RegressedIn, o.Woke
+		g.StatusChanged = g.Change.At
 		out[fp] = g
 	}
 	return out, nil
@@ -304,19 +409,6 @@ func (e *Exporter) scanRows(ctx context.Context, scan func(driver.Rows) error, q
 	return rows.Err()
 }
 
-// groupStatus applies the regression rule: a group resolved at T that
-// occurred after T is open again.
-func groupStatus(status string, changedNs, lastNs uint64) (exporter.Status, time.Time, bool) {
-	changed := fromNanos(changedNs)
-	switch {
-	case status == string(exporter.StatusResolved) && lastNs <= changedNs:
-		return exporter.StatusResolved, changed, false
-	case status == string(exporter.StatusResolved):
-		return exporter.StatusOpen, changed, true
-	}
-	return exporter.StatusOpen, changed, false
-}
-
 func fromNanos(ns uint64) time.Time {
 	if ns == 0 {
 		return time.Time{}
@@ -324,43 +416,45 @@ func fromNanos(ns uint64) time.Time {
 	return time.Unix(0, int64(ns)).UTC()
 }
 
-// GetGroup returns a group's summary and its latest occurrence in full.
+// GetGroup returns a group's summary and its latest occurrence in full. A
+// merged part answers with its target's group, MergedInto set to the
+// target; a target's occurrences include its parts'.
 func (e *Exporter) GetGroup(ctx context.Context, fingerprint string) (exporter.Group, exporter.Record, error) {
-	g, err := e.group(ctx, fingerprint)
+	if err := exporter.CheckFingerprint(fingerprint); err != nil {
+		return exporter.Group{}, exporter.Record{}, err
+	}
+	m, err := e.readMerges(ctx)
 	if err != nil {
 		return exporter.Group{}, exporter.Record{}, err
 	}
-	recs, _, err := e.occurrencesBefore(ctx, g, occurrenceCursor{}, 1)
+	root := m.root(fingerprint)
+	groups, err := e.groups(ctx, []string{root}, m)
+	if err != nil {
+		return exporter.Group{}, exporter.Record{}, err
+	}
+	g, ok := groups[root]
+	if !ok {
+		return exporter.Group{}, exporter.Record{}, exporter.ErrNotFound
+	}
+	if root != fingerprint {
+		g.MergedInto = root
+	}
+	recs, _, err := e.occurrencesBefore(ctx, span{members: m.members([]string{root}), first: g.FirstSeen, last: g.LastSeen}, occurrenceCursor{}, 1)
 	if err != nil {
 		return exporter.Group{}, exporter.Record{}, err
 	}
 	if len(recs) == 0 {
 		return exporter.Group{}, exporter.Record{}, exporter.ErrNotFound
 	}
-	return g, recs[0], nil
-}
-
-// group returns one group's summary.
-func (e *Exporter) group(ctx context.Context, fingerprint string) (exporter.Group, error) {
-	if err := exporter.CheckFingerprint(fingerprint); err != nil {
-		return exporter.Group{}, err
-	}
-	groups, err := e.groups(ctx, []string{fingerprint})
-	if err != nil {
-		return exporter.Group{}, err
-	}
-	g, ok := groups[fingerprint]
-	if !ok {
-		return exporter.Group{}, exporter.ErrNotFound
-	}
-	return g, nil
+	return g.Group, recs[0], nil
 }
 
 // ListOccurrences returns a page of a group's occurrences, newest first;
-// copies of one id that a retried insert stored twice appear once. The
-// first page is read by time windows (see OccurrencesBefore); a later one
-// by offset, which reads the whole group: walk with OccurrencesBefore's
-// cursor instead.
+// copies of one id that a retried insert stored twice appear once. A
+// target's occurrences include its parts', and a part answers with its
+// target's. The first page is read by time windows (see
+// OccurrencesBefore); a later one by offset, which reads the whole group:
+// walk with OccurrencesBefore's cursor instead.
 func (e *Exporter) ListOccurrences(ctx context.Context, fingerprint string, page, pageSize int) ([]exporter.Record, bool, error) {
 	if err := exporter.CheckFingerprint(fingerprint); err != nil {
 		return nil, false, err
@@ -370,25 +464,29 @@ func (e *Exporter) ListOccurrences(ctx context.Context, fingerprint string, page
 		return nil, false, err
 	}
 	if q.Page == 1 {
-		g, err := e.groupSpan(ctx, fingerprint)
+		sp, err := e.groupSpan(ctx, fingerprint)
 		if errors.Is(err, exporter.ErrNotFound) {
 			return nil, false, nil
 		}
 		if err != nil {
 			return nil, false, err
 		}
-		recs, next, err := e.occurrencesBefore(ctx, g, occurrenceCursor{}, q.PageSize)
+		recs, next, err := e.occurrencesBefore(ctx, sp, occurrenceCursor{}, q.PageSize)
 		return recs, next != "", err
 	}
+	m, err := e.readMerges(ctx)
+	if err != nil {
+		return nil, false, err
+	}
 	query := "SELECT " + strings.Join(occurrenceSelect, ", ") + " FROM " + e.schema.DB + ".occurrences" +
-		" WHERE fingerprint = ? ORDER BY time_ns DESC, id LIMIT 1 BY id" +
+		" WHERE fingerprint IN (?) ORDER BY time_ns DESC, id LIMIT 1 BY id" +
 		fmt.Sprintf(" LIMIT %d, %d", (q.Page-1)*q.PageSize, q.PageSize+1)
 	var recs []exporter.Record
 	err = e.scanRows(ctx, func(rows driver.Rows) error {
 		r, err := scanRecord(rows)
 		recs = append(recs, r)
 		return err
-	}, query, fingerprint)
+	}, query, inSet(m.members([]string{m.root(fingerprint)})))
 	if err != nil {
 		return nil, false, fmt.Errorf("clickhouse: list occurrences: %w", err)
 	}
@@ -402,9 +500,10 @@ func (e *Exporter) ListOccurrences(ctx context.Context, fingerprint string, page
 // OccurrencesBefore returns up to pageSize of a group's occurrences, newest
 // first, that come after cursor in that order ("" for the newest), and the
 // cursor of the next page ("" when there is none). Copies of one id appear
-// once. It reads the group by time windows that widen until the page is
-// full, so a page costs what its window holds, not the whole group:
-// occurrences are stored by (fingerprint, time_ns).
+// once; a target's occurrences include its parts'. It reads the group by
+// time windows that widen until the page is full, so a page costs what its
+// window holds, not the whole group: occurrences are stored by
+// (fingerprint, time_ns).
 func (e *Exporter) OccurrencesBefore(ctx context.Context, fingerprint, cursor string, pageSize int) ([]exporter.Record, string, error) {
 	c, err := parseOccurrenceCursor(cursor)
 	if err != nil {
@@ -414,35 +513,54 @@ func (e *Exporter) OccurrencesBefore(ctx context.Context, fingerprint, cursor st
 	if err != nil {
 		return nil, "", err
 	}
-	g, err := e.groupSpan(ctx, fingerprint)
+	sp, err := e.groupSpan(ctx, fingerprint)
 	if err != nil {
 		return nil, "", err
 	}
-	return e.occurrencesBefore(ctx, g, c, q.PageSize)
+	return e.occurrencesBefore(ctx, sp, c, q.PageSize)
 }
 
-// groupSpan returns a group's first and last sighting only: what paging its
-// occurrences needs, without the exact count, which costs a pass over every
-// occurrence id of the group.
-func (e *Exporter) groupSpan(ctx context.Context, fingerprint string) (exporter.Group, error) {
+// span is what paging a group's occurrences needs: the fingerprints whose
+// rows make it up (a target and its parts) and its first and last
+// sighting.
+type span struct {
+	members     []string
+	first, last time.Time
+}
+
+// groupSpan returns a group's members and its first and last sighting
+// only, without the exact count, which costs a pass over every occurrence
+// id of the group.
+func (e *Exporter) groupSpan(ctx context.Context, fingerprint string) (span, error) {
 	if err := exporter.CheckFingerprint(fingerprint); err != nil {
-		return exporter.Group{}, err
+		return span{}, err
 	}
-	g := exporter.Group{Fingerprint: fingerprint}
-	found := false
-	err := e.scanRows(ctx, func(rows driver.Rows) error {
-		var first, last uint64
-		err := rows.Scan(&first, &last)
-		g.FirstSeen, g.LastSeen, found = fromNanos(first), fromNanos(last), true
-		return err
-	}, "SELECT minMerge(first_seen), maxMerge(last_seen) FROM "+e.schema.DB+".groups WHERE fingerprint = ? GROUP BY fingerprint", fingerprint)
+	m, err := e.readMerges(ctx)
 	if err != nil {
-		return exporter.Group{}, fmt.Errorf("clickhouse: read group: %w", err)
+		return span{}, err
+	}
+	sp := span{members: m.members([]string{m.root(fingerprint)})}
+	found := false
+	err = e.scanRows(ctx, func(rows driver.Rows) error {
+		var fp string
+		var first, last uint64
+		err := rows.Scan(&fp, &first, &last)
+		if f := fromNanos(first); !found || f.Before(sp.first) {
+			sp.first = f
+		}
+		if l := fromNanos(last); l.After(sp.last) {
+			sp.last = l
+		}
+		found = true
+		return err
+	}, "SELECT fingerprint, minMerge(first_seen), maxMerge(last_seen) FROM "+e.schema.DB+".groups WHERE fingerprint IN (?) GROUP BY fingerprint", inSet(sp.members))
+	if err != nil {
+		return span{}, fmt.Errorf("clickhouse: read group: %w", err)
 	}
 	if !found {
-		return exporter.Group{}, exporter.ErrNotFound
+		return span{}, exporter.ErrNotFound
 	}
-	return g, nil
+	return sp, nil
 }
 
 // occurrenceCursor is where a page of occurrences ends: the time and id of
@@ -475,20 +593,20 @@ func parseOccurrenceCursor(s string) (occurrenceCursor, error) {
 // before the loop widens it sixteenfold at a time.
 const firstOccurrenceWindow = uint64(time.Hour)
 
-func (e *Exporter) occurrencesBefore(ctx context.Context, g exporter.Group, c occurrenceCursor, size int) ([]exporter.Record, string, error) {
-	top := uint64(g.LastSeen.UnixNano())
+func (e *Exporter) occurrencesBefore(ctx context.Context, sp span, c occurrenceCursor, size int) ([]exporter.Record, string, error) {
+	top := uint64(sp.last.UnixNano())
 	if c.ns != 0 {
 		top = min(top, c.ns)
 	}
-	first := uint64(max(g.FirstSeen.UnixNano(), 0))
+	first := uint64(max(sp.first.UnixNano(), 0))
 	for window := firstOccurrenceWindow; ; window *= 16 {
 		lo := uint64(0)
 		if top > window && top-window > first {
 			lo = top - window
 		}
 		query := "SELECT " + strings.Join(occurrenceSelect, ", ") + " FROM " + e.schema.DB + ".occurrences" +
-			" WHERE fingerprint = ? AND time_ns >= ? AND time >= toDateTime(?)"
-		args := []any{g.Fingerprint, lo, lo / uint64(time.Second)}
+			" WHERE fingerprint IN (?) AND time_ns >= ? AND time >= toDateTime(?)"
+		args := []any{inSet(sp.members), lo, lo / uint64(time.Second)}
 		if c.ns != 0 {
 			query += " AND (time_ns < ? OR time_ns = ? AND id > ?)"
 			args = append(args, c.ns, c.ns, c.id)
@@ -557,96 +675,11 @@ func keyValues(keys, values []string) []attribute.KeyValue {
 	return out
 }
 
-// Resolve marks a group resolved now.
-func (e *Exporter) Resolve(ctx context.Context, fingerprint string) error {
-	return e.setState(ctx, fingerprint, exporter.StatusResolved)
-}
-
-// Reopen marks a group open now.
-func (e *Exporter) Reopen(ctx context.Context, fingerprint string) error {
-	return e.setState(ctx, fingerprint, exporter.StatusOpen)
-}
-
-func (e *Exporter) setState(ctx context.Context, fingerprint string, status exporter.Status) error {
-	if err := e.requireGroup(ctx, fingerprint); err != nil {
-		return err
-	}
-	return e.writeState(ctx, fingerprint, status)
-}
-
-// writeState appends a state row; the newest version wins at read time.
-func (e *Exporter) writeState(ctx context.Context, fingerprint string, status exporter.Status) error {
-	now := uint64(time.Now().UnixNano())
-	if err := e.insertStates(ctx, []any{fingerprint, string(status), now, now}); err != nil {
-		return fmt.Errorf("clickhouse: set state: %w", err)
-	}
-	return nil
-}
-
 // syncInsert makes an insert into a Distributed table return once every
 // shard holds its rows. It is the one setting the store sends. Current
 // releases call it distributed_foreground_insert and keep the name that
 // 18.16 knows as its alias (the replay test checks it on chDB).
 var syncInsert = ch.Settings{"insert_distributed_sync": 1}
-
-// insertStates appends state rows: fingerprint, status, changed_ns,
-// version.
-func (e *Exporter) insertStates(ctx context.Context, rows ...[]any) error {
-	if e.schema.Cluster != "" {
-		// The state must be readable as soon as this returns.
-		ctx = ch.Context(ctx, ch.WithSettings(syncInsert))
-	}
-	batch, err := e.conn.PrepareBatch(ctx, "INSERT INTO "+e.schema.DB+".group_state (fingerprint, status, changed_ns, version)")
-	if err != nil {
-		return err
-	}
-	for _, row := range rows {
-		if err := batch.Append(row...); err != nil {
-			_ = batch.Abort()
-			return err
-		}
-	}
-	return batch.Send()
-}
-
-// requireGroup rejects an invalid fingerprint and one the store does not
-// hold.
-func (e *Exporter) requireGroup(ctx context.Context, fingerprint string) error {
-	if err := exporter.CheckFingerprint(fingerprint); err != nil {
-		return err
-	}
-	var n uint64
-	if err := e.conn.QueryRow(ctx, "SELECT count() FROM "+e.schema.DB+".groups WHERE fingerprint = ?", fingerprint).Scan(&n); err != nil {
-		return fmt.Errorf("clickhouse: find group: %w", err)
-	}
-	if n == 0 {
-		return exporter.ErrNotFound
-	}
-	return nil
-}
-
-// Delete removes a group: its occurrences and summary rows by mutation,
-// and its state by a fresh "open" row, so that a later occurrence starts
-// the group afresh. On a single server it waits until the mutations are
-// done (or ctx ends); in cluster mode they finish shortly after.
-func (e *Exporter) Delete(ctx context.Context, fingerprint string) error {
-	if err := e.requireGroup(ctx, fingerprint); err != nil {
-		return err
-	}
-	for _, table := range []string{"occurrences", "groups", "group_counts"} {
-		stmt := "ALTER TABLE " + e.schema.DB + "." + table + e.schema.Local() + e.schema.OnCluster() + " DELETE WHERE fingerprint = ?"
-		if err := e.conn.Exec(ctx, stmt, fingerprint); err != nil {
-			return fmt.Errorf("clickhouse: delete group: %w", err)
-		}
-	}
-	if err := e.writeState(ctx, fingerprint, exporter.StatusOpen); err != nil {
-		return err
-	}
-	if e.schema.Cluster != "" {
-		return nil
-	}
-	return e.waitMutations(ctx)
-}
 
 // waitMutations waits until no mutation of our tables is pending.
 func (e *Exporter) waitMutations(ctx context.Context) error {
@@ -667,7 +700,9 @@ func (e *Exporter) waitMutations(ctx context.Context) error {
 	}
 }
 
-// HourlyCounts counts distinct occurrences per hour over the last days.
+// HourlyCounts counts distinct occurrences per hour over the last days. A
+// target's counts include its parts', and a part answers with its
+// target's.
 func (e *Exporter) HourlyCounts(ctx context.Context, fingerprints []string, days int) (map[string][]exporter.HourCount, error) {
 	if err := checkFingerprints(fingerprints); err != nil {
 		return nil, err
@@ -679,37 +714,67 @@ func (e *Exporter) HourlyCounts(ctx context.Context, fingerprints []string, days
 	if len(fingerprints) == 0 {
 		return out, nil
 	}
+	m, err := e.readMerges(ctx)
+	if err != nil {
+		return nil, err
+	}
+	members := m.members(m.roots(fingerprints))
+	fpExpr, mapArgs := m.mapExpr(members)
 	since := uint32(time.Now().Add(-time.Duration(days) * 24 * time.Hour).Unix())
-	err := e.scanRows(ctx, func(rows driver.Rows) error {
+	byRoot := map[string][]exporter.HourCount{}
+	err = e.scanRows(ctx, func(rows driver.Rows) error {
 		var fp string
 		var hour uint32
 		var n uint64
 		err := rows.Scan(&fp, &hour, &n)
-		out[fp] = append(out[fp], exporter.HourCount{Hour: time.Unix(int64(hour), 0).UTC(), Count: n})
+		byRoot[fp] = append(byRoot[fp], exporter.HourCount{Hour: time.Unix(int64(hour), 0).UTC(), Count: n})
 		return err
-	}, "SELECT fingerprint, toUInt32(toStartOfHour(time)) AS hour, uniqExact(id) FROM "+e.schema.DB+".occurrences"+
-		" WHERE fingerprint IN (?) AND time >= toDateTime(?) GROUP BY fingerprint, hour ORDER BY fingerprint, hour", inSet(fingerprints), since)
+	}, "SELECT "+fpExpr+" AS t_fp, toUInt32(toStartOfHour(time)) AS hour, uniqExact(id) FROM "+e.schema.DB+".occurrences"+
+		" WHERE fingerprint IN (?) AND time >= toDateTime(?) GROUP BY t_fp, hour ORDER BY t_fp, hour", append(mapArgs, inSet(members), since)...)
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse: hourly counts: %w", err)
+	}
+	for _, fp := range fingerprints {
+		if counts, ok := byRoot[m.root(fp)]; ok {
+			out[fp] = counts
+		}
 	}
 	return out, nil
 }
 
-// GroupStates returns, for each known fingerprint, its first seen time,
-// distinct count and the status a person last set, for the e-mail policy.
+// GroupStates returns, for each known fingerprint, what the notification
+// policy needs: its first sighting, distinct count and first release, the
+// Change a person last set and what the store holds of the group since
+// (Since, to which the policy adds its batch before it applies
+// Change.Outcome). Status and StatusChanged repeat the change's status
+// (open when nobody set one) and time for policies written before
+// Change. A merged part answers with its target's state and MergedInto.
 func (e *Exporter) GroupStates(ctx context.Context, fingerprints []string) (map[string]exporter.GroupState, error) {
 	if err := checkFingerprints(fingerprints); err != nil {
 		return nil, err
 	}
-	groups, err := e.groups(ctx, fingerprints)
+	m, err := e.readMerges(ctx)
+	if err != nil {
+		return nil, err
+	}
+	groups, err := e.groups(ctx, m.roots(fingerprints), m)
 	if err != nil {
 		return nil, err
 	}
 	out := make(map[string]exporter.GroupState, len(groups))
-	for fp, g := range groups {
-		st := exporter.GroupState{FirstSeen: g.FirstSeen, Count: g.Count, Status: g.Status, StatusChanged: g.StatusChanged}
-		if g.Regressed { // resolved by a person; occurred since
-			st.Status = exporter.StatusResolved
+	for _, fp := range fingerprints {
+		root := m.root(fp)
+		g, ok := groups[root]
+		if !ok {
+			continue
+		}
+		st := exporter.GroupState{FirstSeen: g.FirstSeen, Count: g.Count, Change: g.Change, Since: g.since,
+			FirstRelease: g.FirstRelease, Status: g.Change.Status, StatusChanged: g.Change.At}
+		if st.Status == "" {
+			st.Status = exporter.StatusOpen
+		}
+		if root != fp {
+			st.MergedInto = root
 		}
 		out[fp] = st
 	}

@@ -215,7 +215,10 @@ func TestResolveReopenAndRegression(t *testing.T) {
 	if err := e.Resolve(ctx, "fp-r"); err != nil {
 		t.Fatal(err)
 	}
-	g, _, _ := e.GetGroup(ctx, "fp-r")
+	g, _, err := e.GetGroup(ctx, "fp-r")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if g.Status != exporter.StatusResolved || g.StatusChanged.IsZero() {
 		t.Fatalf("after resolve: %s at %v", g.Status, g.StatusChanged)
 	}

@@ -115,3 +115,66 @@ ORDER BY (key, claimed_ns);
 CREATE TABLE IF NOT EXISTS errortracker.claims ON CLUSTER shards AS errortracker.claims_local
 ENGINE = Distributed(shards, errortracker, claims_local, cityHash64(key));
 
+-- 007_triage_state
+ALTER TABLE errortracker.group_state_local ON CLUSTER shards ADD COLUMN in_next_release UInt8 DEFAULT 0;
+
+ALTER TABLE errortracker.group_state_local ON CLUSTER shards ADD COLUMN ignore_until_ns UInt64 DEFAULT 0;
+
+ALTER TABLE errortracker.group_state_local ON CLUSTER shards ADD COLUMN ignore_count UInt64 DEFAULT 0;
+
+ALTER TABLE errortracker.group_state_local ON CLUSTER shards ADD COLUMN ignore_rate_count UInt64 DEFAULT 0;
+
+ALTER TABLE errortracker.group_state_local ON CLUSTER shards ADD COLUMN ignore_rate_window_ns UInt64 DEFAULT 0;
+
+ALTER TABLE errortracker.group_state_local ON CLUSTER shards ADD COLUMN actor String DEFAULT '';
+
+ALTER TABLE errortracker.group_state ON CLUSTER shards ADD COLUMN in_next_release UInt8 DEFAULT 0;
+
+ALTER TABLE errortracker.group_state ON CLUSTER shards ADD COLUMN ignore_until_ns UInt64 DEFAULT 0;
+
+ALTER TABLE errortracker.group_state ON CLUSTER shards ADD COLUMN ignore_count UInt64 DEFAULT 0;
+
+ALTER TABLE errortracker.group_state ON CLUSTER shards ADD COLUMN ignore_rate_count UInt64 DEFAULT 0;
+
+ALTER TABLE errortracker.group_state ON CLUSTER shards ADD COLUMN ignore_rate_window_ns UInt64 DEFAULT 0;
+
+ALTER TABLE errortracker.group_state ON CLUSTER shards ADD COLUMN actor String DEFAULT '';
+
+-- 008_group_releases
+CREATE TABLE IF NOT EXISTS errortracker.group_releases_local ON CLUSTER shards (
+    fingerprint String,
+    release String,
+    first_seen AggregateFunction(min, UInt64),
+    last_seen AggregateFunction(max, UInt64),
+    occurrences AggregateFunction(uniq, String)
+) ENGINE = AggregatingMergeTree()
+ORDER BY (fingerprint, release)
+SETTINGS index_granularity = 256;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS errortracker.group_releases_mv ON CLUSTER shards TO errortracker.group_releases_local AS
+SELECT
+    fingerprint,
+    toString(service_version) AS release,
+    minState(time_ns) AS first_seen,
+    maxState(time_ns) AS last_seen,
+    uniqState(id) AS occurrences
+FROM errortracker.occurrences_local
+GROUP BY fingerprint, release;
+
+CREATE TABLE IF NOT EXISTS errortracker.group_releases ON CLUSTER shards AS errortracker.group_releases_local
+ENGINE = Distributed(shards, errortracker, group_releases_local, cityHash64(fingerprint));
+
+-- 009_merges
+CREATE TABLE IF NOT EXISTS errortracker.merges_local ON CLUSTER shards (
+    part String,
+    target String,
+    merged UInt8,
+    actor String,
+    at_ns UInt64,
+    version UInt64
+) ENGINE = ReplacingMergeTree(version)
+ORDER BY part;
+
+CREATE TABLE IF NOT EXISTS errortracker.merges ON CLUSTER shards AS errortracker.merges_local
+ENGINE = Distributed(shards, errortracker, merges_local, cityHash64(part));
+

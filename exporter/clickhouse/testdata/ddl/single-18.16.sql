@@ -98,3 +98,48 @@ CREATE TABLE IF NOT EXISTS errortracker.claims (
 ) ENGINE = MergeTree()
 ORDER BY (key, claimed_ns);
 
+-- 007_triage_state
+ALTER TABLE errortracker.group_state ADD COLUMN in_next_release UInt8 DEFAULT 0;
+
+ALTER TABLE errortracker.group_state ADD COLUMN ignore_until_ns UInt64 DEFAULT 0;
+
+ALTER TABLE errortracker.group_state ADD COLUMN ignore_count UInt64 DEFAULT 0;
+
+ALTER TABLE errortracker.group_state ADD COLUMN ignore_rate_count UInt64 DEFAULT 0;
+
+ALTER TABLE errortracker.group_state ADD COLUMN ignore_rate_window_ns UInt64 DEFAULT 0;
+
+ALTER TABLE errortracker.group_state ADD COLUMN actor String DEFAULT '';
+
+-- 008_group_releases
+CREATE TABLE IF NOT EXISTS errortracker.group_releases (
+    fingerprint String,
+    release String,
+    first_seen AggregateFunction(min, UInt64),
+    last_seen AggregateFunction(max, UInt64),
+    occurrences AggregateFunction(uniq, String)
+) ENGINE = AggregatingMergeTree()
+ORDER BY (fingerprint, release)
+SETTINGS index_granularity = 256;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS errortracker.group_releases_mv TO errortracker.group_releases AS
+SELECT
+    fingerprint,
+    toString(service_version) AS release,
+    minState(time_ns) AS first_seen,
+    maxState(time_ns) AS last_seen,
+    uniqState(id) AS occurrences
+FROM errortracker.occurrences
+GROUP BY fingerprint, release;
+
+-- 009_merges
+CREATE TABLE IF NOT EXISTS errortracker.merges (
+    part String,
+    target String,
+    merged UInt8,
+    actor String,
+    at_ns UInt64,
+    version UInt64
+) ENGINE = ReplacingMergeTree(version)
+ORDER BY part;
+
