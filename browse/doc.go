@@ -14,6 +14,16 @@
 // attributes, trace link, recent occurrences), and resolve, reopen and
 // delete as POST forms. The API lives under {prefix}/api/.
 //
+// With a store that implements exporter.Triage (the ClickHouse store does)
+// the pages and the API also keep a team's workflow: resolve in the next
+// release, ignore (for ever, until a time, until N more occurrences, or
+// until N within a window), reopen, merge into another group and unmerge,
+// release filters, and resolve, ignore or delete of several groups at
+// once (one store call, one form token for the bulk action). Each change
+// records who made it: the user BasicAuth accepted, Config.Actor's answer
+// for other authorizers, or exporter.ActorAPI. Against a store without
+// Triage those actions answer 501 and the pages do not offer them.
+//
 // Secure by default, unlike the Python library's pages: with no Authorize
 // function every request gets 401; every value is escaped by html/template;
 // responses carry a strict Content-Security-Policy (no script at all, no
