@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,6 +55,14 @@ func (e *Exporter) ListGroups(ctx context.Context, q exporter.GroupQuery) (expor
 	if err != nil {
 		return exporter.GroupPage{}, err
 	}
+	page, _, err := e.listGroups(ctx, q, e.listAttempts(ctx, q))
+	return page, err
+}
+
+// listGroups reads a page of the list by the attempts in turn, and reports
+// whether the page is exact: an attempt filled it, or the last one read was
+// final.
+func (e *Exporter) listGroups(ctx context.Context, q exporter.GroupQuery, attempts []listAttempt) (exporter.GroupPage, bool, error) {
 	var having []string
 	var args []any
 	add := func(cond string, a ...any) {
@@ -95,36 +104,28 @@ func (e *Exporter) ListGroups(ctx context.Context, q exporter.GroupQuery) (expor
 			fields = append(fields, "argMaxMerge("+f.col+") AS p_"+f.col)
 		}
 	}
-	// By last seen, the first pages hold the groups seen last: the groups
-	// with an occurrence in a recent window are the candidates, and the
-	// window widens until a page is full (see listWindows). Other sorts, a
-	// cut at Until, and a cluster (where the subquery would be a second
-	// distributed read on every shard) merge every group.
-	windows := []time.Duration{0}
-	anchor := time.Now()
-	if q.Sort == exporter.SortLastSeen && q.Until.IsZero() && e.schema.Cluster == "" {
-		windows = listWindows()
-		anchor = e.newestOccurrence(ctx, anchor)
-	}
 	var fps []string
-	for i, window := range windows {
+	exact := false
+	for _, a := range attempts {
 		from := " FROM " + e.schema.DB + ".groups"
-		wargs := args
-		if window > 0 {
-			from += " WHERE fingerprint IN (SELECT fingerprint FROM " + e.schema.DB + ".occurrences WHERE time >= toDateTime(?))"
-			wargs = append([]any{uint32(anchor.Add(-window).Unix())}, args...)
+		if a.where != "" {
+			from += " WHERE " + a.where
 		}
 		inner := "SELECT " + strings.Join(fields, ", ") + from + " GROUP BY fingerprint"
-		if len(having) > 0 {
-			inner += " HAVING " + strings.Join(having, " AND ")
+		conds := having
+		if a.having != "" {
+			conds = append(conds[:len(conds):len(conds)], a.having)
+		}
+		if len(conds) > 0 {
+			inner += " HAVING " + strings.Join(conds, " AND ")
 		}
 		query := "SELECT fingerprint FROM (" + inner + ") AS g" + e.statusAndOrder(q)
 		fps = fps[:0]
-		if err := e.selectStrings(ctx, &fps, query, wargs...); err != nil {
-			return exporter.GroupPage{}, fmt.Errorf("clickhouse: list groups: %w", err)
+		if err := e.selectStrings(ctx, &fps, query, slices.Concat(a.args, args, a.havingArgs)...); err != nil {
+			return exporter.GroupPage{}, false, fmt.Errorf("clickhouse: list groups: %w", err)
 		}
-		if len(fps) > q.PageSize || i == len(windows)-1 {
-			break // a full page, or every group was read
+		if exact = len(fps) > q.PageSize || a.final; exact {
+			break // a full page, or every group that can be on it was read
 		}
 	}
 	page := exporter.GroupPage{Page: q.Page, PageSize: q.PageSize}
@@ -133,14 +134,56 @@ func (e *Exporter) ListGroups(ctx context.Context, q exporter.GroupQuery) (expor
 	}
 	groups, err := e.groups(ctx, fps)
 	if err != nil {
-		return exporter.GroupPage{}, err
+		return exporter.GroupPage{}, false, err
 	}
 	for _, fp := range fps {
 		if g, ok := groups[fp]; ok { // a group deleted between the two queries is left out
 			page.Groups = append(page.Groups, g)
 		}
 	}
-	return page, nil
+	return page, exact, nil
+}
+
+// listAttempt is one read of the list: the groups it reads (where, on
+// the summaries), the condition on the summaries that the groups on the
+// page must meet for the read to be exact (having), and whether a short
+// page is the end of the list (final).
+type listAttempt struct {
+	where      string
+	args       []any
+	having     string
+	havingArgs []any
+	final      bool
+}
+
+// listAttempts returns the reads ListGroups tries in turn, the last one
+// reading every group. By last seen, the first pages hold the groups seen
+// last: the groups with an occurrence in a recent window are read first,
+// and the window widens until a page is full (see listWindows). By first
+// seen and by count, the snapshot's groups and those changed since it
+// are read first (sortsnapshot.go). A cut at Until, and a cluster (where
+// the subqueries would be a second distributed read on every shard), read
+// every group.
+func (e *Exporter) listAttempts(ctx context.Context, q exporter.GroupQuery) []listAttempt {
+	var out []listAttempt
+	switch {
+	case e.schema.Cluster != "":
+	case q.Sort == exporter.SortLastSeen && q.Until.IsZero():
+		anchor := e.newestOccurrence(ctx, time.Now())
+		for _, window := range listWindows() {
+			if window > 0 {
+				out = append(out, listAttempt{
+					where: "fingerprint IN (SELECT fingerprint FROM " + e.schema.DB + ".occurrences WHERE time >= toDateTime(?))",
+					args:  []any{uint32(anchor.Add(-window).Unix())},
+				})
+			}
+		}
+	default:
+		if a, ok := e.snapshotAttempt(ctx, q); ok {
+			out = append(out, a)
+		}
+	}
+	return append(out, listAttempt{final: true})
 }
 
 // newestOccurrence returns the time of the newest occurrence of the last
@@ -180,12 +223,11 @@ func (e *Exporter) statusAndOrder(q exporter.GroupQuery) string {
 			query += " WHERE NOT " + resolvedExpr
 		}
 	}
-	order := map[exporter.Sort]string{
-		exporter.SortLastSeen:  "last_ns DESC",
-		exporter.SortFirstSeen: "first_ns DESC",
-		exporter.SortCount:     "n DESC, last_ns DESC",
-	}[q.Sort]
-	return query + fmt.Sprintf(" ORDER BY %s, fingerprint LIMIT %d, %d", order, (q.Page-1)*q.PageSize, q.PageSize+1)
+	order := "last_ns DESC, fingerprint"
+	if o, ok := orderFor(q.Sort); ok {
+		order = o.orderBy // the snapshots' order (sortsnapshot.go)
+	}
+	return query + fmt.Sprintf(" ORDER BY %s LIMIT %d, %d", order, (q.Page-1)*q.PageSize, q.PageSize+1)
 }
 
 // countsQuery counts the distinct occurrences of each group within

@@ -115,3 +115,4 @@ ORDER BY (key, claimed_ns);
 CREATE TABLE IF NOT EXISTS errortracker.claims ON CLUSTER shards AS errortracker.claims_local
 ENGINE = Distributed(shards, errortracker, claims_local, cityHash64(key));
 
+-- 020_sort_snapshots
