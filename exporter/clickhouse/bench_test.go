@@ -191,16 +191,36 @@ func BenchmarkListGroups(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer conn.Close()
+	// The sorted lists read a snapshot and the groups changed since it: a
+	// snapshot now, and a thousand groups changed since (logged only, so
+	// that the loaded occurrences stay as they are).
+	if err := e.TakeSortSnapshot(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if err := conn.Exec(ctx, fmt.Sprintf("INSERT INTO %s.group_changes (changed_ns, fingerprint) SELECT toUInt64(%d), concat('fp', toString(number * 997 %% %d)) FROM numbers(1000)",
+		db, time.Now().UnixNano(), groups)); err != nil {
+		b.Fatal(err)
+	}
+	// The same lists reading every group, as before the snapshots.
+	everyGroup, err := clickhouse.New(ctx, clickhouse.Config{Addrs: []string{addr}, Database: db, RetentionDays: -1, SortSnapshotInterval: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer everyGroup.Shutdown(ctx)
 	for _, bc := range []struct {
-		name string
-		q    exporter.GroupQuery
-		raw  string // instead of q, a query as the list ran before it read recent windows first
+		name  string
+		q     exporter.GroupQuery
+		raw   string               // instead of q, a query as the list ran before it read recent windows first
+		store *clickhouse.Exporter // instead of e
 	}{
 		{name: "default"},
 		{name: "default-raw", raw: "SELECT fingerprint FROM (SELECT fingerprint, maxMerge(last_seen) AS last_ns FROM " + db + ".groups GROUP BY fingerprint) ORDER BY last_ns DESC, fingerprint LIMIT 0, 21"},
 		{name: "search", q: exporter.GroupQuery{Search: "timeout"}},
 		{name: "by-count", q: exporter.GroupQuery{Sort: exporter.SortCount}},
+		{name: "by-count-every-group", q: exporter.GroupQuery{Sort: exporter.SortCount}, store: everyGroup},
+		{name: "by-count-page-50", q: exporter.GroupQuery{Sort: exporter.SortCount, Page: 50}},
 		{name: "by-first-seen", q: exporter.GroupQuery{Sort: exporter.SortFirstSeen}},
+		{name: "by-first-seen-every-group", q: exporter.GroupQuery{Sort: exporter.SortFirstSeen}, store: everyGroup},
 		{name: "filtered-by-service", q: exporter.GroupQuery{Service: "svc3"}},
 		{name: "open", q: exporter.GroupQuery{Status: exporter.StatusOpen}}, // the join with the states
 	} {
@@ -220,7 +240,11 @@ func BenchmarkListGroups(b *testing.B) {
 					}
 					continue
 				}
-				page, err := e.ListGroups(ctx, bc.q)
+				store := e
+				if bc.store != nil {
+					store = bc.store
+				}
+				page, err := store.ListGroups(ctx, bc.q)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -62,6 +62,12 @@ type Config struct {
 	// RetentionInterval is how often old partitions are dropped (default
 	// one hour).
 	RetentionInterval time.Duration
+	// SortSnapshotInterval is how often the first groups of the list
+	// sorted by first seen and by count are recorded, which keeps those
+	// sorts fast at a million groups (default one minute; negative never
+	// records them, and those sorts read every group). See
+	// TakeSortSnapshot.
+	SortSnapshotInterval time.Duration
 	// Logger reports retention and carry-over failures, and the
 	// background connection (default slog.Default()).
 	Logger *slog.Logger
@@ -93,6 +99,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RetentionInterval <= 0 {
 		c.RetentionInterval = DefaultRetentionInterval
+	}
+	if c.SortSnapshotInterval == 0 {
+		c.SortSnapshotInterval = DefaultSortSnapshotInterval
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -263,13 +272,16 @@ func (e *Exporter) setNotReady(err error) {
 }
 
 // run connects in the background unless connected, then applies the
-// retention until Shutdown.
+// retention and takes the sorted list's snapshots until Shutdown.
 func (e *Exporter) run(connected bool) {
 	defer close(e.done)
 	if !connected && !e.connect() {
 		return
 	}
+	var wg sync.WaitGroup
+	wg.Go(e.snapshotLoop)
 	e.retentionLoop()
+	wg.Wait()
 }
 
 // connect retries init with backoff until it succeeds or Shutdown; it
@@ -359,10 +371,15 @@ func (e *Exporter) Export(ctx context.Context, records []exporter.Record) error 
 	if err := batch.Send(); err != nil {
 		return classify(fmt.Errorf("clickhouse: insert %d records: %w", len(records), err))
 	}
-	// The records are stored: a failed carry-over must not make the
-	// processor insert them again. The next batch of the group retries it.
+	// The records are stored: a failed carry-over or change log must not
+	// make the processor insert them again. The next batch of the group
+	// retries the carry-over; the next snapshot covers the change.
 	if err := e.carryOver(ctx, records); err != nil {
 		e.cfg.Logger.Warn("error tracker: clickhouse: groups not carried over to the new fingerprint yet", "error", err)
+	}
+	// Last: the carry-over changes a group's first seen too.
+	if err := e.logChanges(ctx, records); err != nil {
+		e.cfg.Logger.Warn("error tracker: clickhouse: groups not logged as changed; the lists by first seen and by count may show them at their old place until the next snapshot", "error", err)
 	}
 	return nil
 }

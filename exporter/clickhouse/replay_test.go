@@ -57,6 +57,14 @@ func TestReplayOnCurrentClickHouse(t *testing.T) {
 		}
 	}
 
+	// The sorted lists' snapshot, the change log and a page read from
+	// them must be in the session, or the replay says nothing of them.
+	for _, part := range []string{"INSERT INTO " + db + ".group_order", "INSERT INTO " + db + ".group_changes", "(fingerprint IN (SELECT fingerprint FROM " + db + ".group_order"} {
+		if !slices.ContainsFunc(stmts, func(s chtap.Statement) bool { return strings.Contains(s.SQL, part) }) {
+			t.Errorf("the session sent no statement with %q", part)
+		}
+	}
+
 	engine, err := chdb.OpenTemp(lib)
 	if err != nil {
 		t.Fatal(err)
@@ -288,7 +296,7 @@ func recordBrowseSession(t *testing.T, addr string) ([]chtap.Statement, string) 
 	rec := &chtap.Recorder{}
 	ctx, cancel := context.WithTimeout(chtap.With(context.Background(), rec.Wrap), 2*time.Minute)
 	defer cancel()
-	store, err := New(ctx, Config{Addrs: []string{addr}, Database: db, RetentionDays: 30})
+	store, err := New(ctx, Config{Addrs: []string{addr}, Database: db, RetentionDays: 30, SortSnapshotInterval: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,6 +313,8 @@ func recordBrowseSession(t *testing.T, addr string) ([]chtap.Statement, string) 
 	// The retention loop's first run reads while the session writes; wait
 	// for it, so that the replay's order is the order the server saw.
 	waitFor(t, rec, "FROM "+db+".group_counts WHERE day <")
+	// So for the sorted list's first snapshot (of no groups).
+	waitFor(t, rec, "FROM "+db+".group_changes WHERE changed_ns <")
 
 	now := time.Now().UTC().Truncate(time.Second)
 	checkout := func(at time.Time, mutate ...func(*exporter.Record)) exporter.Record {
@@ -334,6 +344,12 @@ func recordBrowseSession(t *testing.T, addr string) ([]chtap.Statement, string) 
 	exportAll(t, store, checkout(now.Add(-time.Hour), func(r *exporter.Record) {
 		r.Fingerprint, r.PreviousFingerprint = "checkout-db-v2", "checkout-db"
 	}))
+	// The lists by first seen and by count read a snapshot and the groups
+	// changed since: one taken now, and a group changed after it.
+	if err := store.TakeSortSnapshot(ctx); err != nil {
+		t.Fatal(err)
+	}
+	exportAll(t, store, checkout(now.Add(-50*time.Minute), search))
 
 	h, err := browse.New(store, browse.Config{PageSize: 2, Authorize: func(*http.Request) bool { return true }})
 	if err != nil {

@@ -55,6 +55,14 @@ func (e *Exporter) ListGroups(ctx context.Context, q exporter.GroupQuery) (expor
 	if err != nil {
 		return exporter.GroupPage{}, err
 	}
+	page, _, err := e.listGroups(ctx, q, m, e.listAttempts(ctx, q, m))
+	return page, err
+}
+
+// listGroups reads a page of the list by the attempts in turn, and reports
+// whether the page is exact: an attempt filled it, or the last one read was
+// final.
+func (e *Exporter) listGroups(ctx context.Context, q exporter.GroupQuery, m merges, attempts []listAttempt) (exporter.GroupPage, bool, error) {
 	fpCol, fpExpr, mapArgs := "fingerprint", "fingerprint", []any(nil)
 	if m.any() {
 		fpCol = "t_fp"
@@ -109,7 +117,7 @@ func (e *Exporter) ListGroups(ctx context.Context, q exporter.GroupQuery) (expor
 	if q.Status != "" {
 		resolved, ignored, err := e.quietGroups(ctx, m)
 		if err != nil {
-			return exporter.GroupPage{}, err
+			return exporter.GroupPage{}, false, err
 		}
 		switch {
 		case q.Status == exporter.StatusOpen && len(resolved)+len(ignored) > 0:
@@ -119,7 +127,7 @@ func (e *Exporter) ListGroups(ctx context.Context, q exporter.GroupQuery) (expor
 		case q.Status == exporter.StatusIgnored && len(ignored) > 0:
 			add(fpCol+" IN (?)", inSet(ignored))
 		case q.Status != exporter.StatusOpen:
-			return exporter.GroupPage{Page: q.Page, PageSize: q.PageSize}, nil // none has it
+			return exporter.GroupPage{Page: q.Page, PageSize: q.PageSize}, true, nil // none has it
 		}
 	}
 	// Only the fields a filter reads are merged for every group.
@@ -135,24 +143,14 @@ func (e *Exporter) ListGroups(ctx context.Context, q exporter.GroupQuery) (expor
 			fields = append(fields, "argMaxMerge("+f.col+") AS p_"+f.col)
 		}
 	}
-	// By last seen, the first pages hold the groups seen last: the groups
-	// with an occurrence in a recent window are the candidates, and the
-	// window widens until a page is full (see listWindows). Other sorts, a
-	// cut at Until, and a cluster (where the subquery would be a second
-	// distributed read on every shard) merge every group.
-	windows := []time.Duration{0}
-	anchor := time.Now()
-	if q.Sort == exporter.SortLastSeen && q.Until.IsZero() && e.schema.Cluster == "" {
-		windows = listWindows()
-		anchor = e.newestOccurrence(ctx, anchor)
-	}
 	var fps []string
-	for i, window := range windows {
+	exact := false
+	for _, a := range attempts {
 		from := " FROM " + e.schema.DB + ".groups"
 		wargs := slices.Clone(mapArgs)
-		if window > 0 {
-			from += " WHERE fingerprint IN (SELECT fingerprint FROM " + e.schema.DB + ".occurrences WHERE time >= toDateTime(?))"
-			wargs = append(wargs, uint32(anchor.Add(-window).Unix()))
+		if a.where != "" {
+			from += " WHERE " + a.where
+			wargs = append(wargs, a.args...)
 			if m.any() {
 				// A recent part brings its target, and the target's
 				// rows are all needed to sum it up.
@@ -162,16 +160,21 @@ func (e *Exporter) ListGroups(ctx context.Context, q exporter.GroupQuery) (expor
 		}
 		wargs = append(wargs, args...)
 		inner := "SELECT " + strings.Join(fields, ", ") + from + " GROUP BY " + fpCol
-		if len(having) > 0 {
-			inner += " HAVING " + strings.Join(having, " AND ")
+		conds := having
+		if a.having != "" {
+			conds = append(conds[:len(conds):len(conds)], a.having)
+			wargs = append(wargs, a.havingArgs...)
+		}
+		if len(conds) > 0 {
+			inner += " HAVING " + strings.Join(conds, " AND ")
 		}
 		query := "SELECT " + fpCol + " FROM (" + inner + ") AS g" + order(q, fpCol)
 		fps = fps[:0]
 		if err := e.selectStrings(ctx, &fps, query, wargs...); err != nil {
-			return exporter.GroupPage{}, fmt.Errorf("clickhouse: list groups: %w", err)
+			return exporter.GroupPage{}, false, fmt.Errorf("clickhouse: list groups: %w", err)
 		}
-		if len(fps) > q.PageSize || i == len(windows)-1 {
-			break // a full page, or every group was read
+		if exact = len(fps) > q.PageSize || a.final; exact {
+			break // a full page, or every group that can be on it was read
 		}
 	}
 	page := exporter.GroupPage{Page: q.Page, PageSize: q.PageSize}
@@ -180,14 +183,14 @@ func (e *Exporter) ListGroups(ctx context.Context, q exporter.GroupQuery) (expor
 	}
 	groups, err := e.groups(ctx, fps, m)
 	if err != nil {
-		return exporter.GroupPage{}, err
+		return exporter.GroupPage{}, false, err
 	}
 	for _, fp := range fps {
 		if g, ok := groups[fp]; ok { // a group deleted between the two queries is left out
 			page.Groups = append(page.Groups, g.Group)
 		}
 	}
-	return page, nil
+	return page, exact, nil
 }
 
 // quietGroups returns the groups whose outcome is resolved and those whose
@@ -222,6 +225,49 @@ func (e *Exporter) quietGroups(ctx context.Context, m merges) (resolved, ignored
 	return resolved, ignored, nil
 }
 
+// listAttempt is one read of the list: the groups it reads (where, on
+// the summaries), the condition on the summaries that the groups on the
+// page must meet for the read to be exact (having), and whether a short
+// page is the end of the list (final).
+type listAttempt struct {
+	where      string
+	args       []any
+	having     string
+	havingArgs []any
+	final      bool
+}
+
+// listAttempts returns the reads ListGroups tries in turn, the last one
+// reading every group. By last seen, the first pages hold the groups seen
+// last: the groups with an occurrence in a recent window are read first,
+// and the window widens until a page is full (see listWindows). By first
+// seen and by count, the snapshot's groups and those changed since it
+// are read first (sortsnapshot.go), unless groups are merged (a target's
+// place combines its parts'). A cut at Until, and a cluster (where the
+// subqueries would be a second distributed read on every shard), read
+// every group.
+func (e *Exporter) listAttempts(ctx context.Context, q exporter.GroupQuery, m merges) []listAttempt {
+	var out []listAttempt
+	switch {
+	case e.schema.Cluster != "":
+	case q.Sort == exporter.SortLastSeen && q.Until.IsZero():
+		anchor := e.newestOccurrence(ctx, time.Now())
+		for _, window := range listWindows() {
+			if window > 0 {
+				out = append(out, listAttempt{
+					where: "fingerprint IN (SELECT fingerprint FROM " + e.schema.DB + ".occurrences WHERE time >= toDateTime(?))",
+					args:  []any{uint32(anchor.Add(-window).Unix())},
+				})
+			}
+		}
+	case !m.any():
+		if a, ok := e.snapshotAttempt(ctx, q); ok {
+			out = append(out, a)
+		}
+	}
+	return append(out, listAttempt{final: true})
+}
+
 // newestOccurrence returns the time of the newest occurrence of the last
 // three days, or else now: the list's windows start there, so that a store
 // that has been quiet for a while does not widen through empty windows. The
@@ -246,12 +292,11 @@ func listWindows() []time.Duration {
 
 // order is the list's order and page; fpCol names the group's column.
 func order(q exporter.GroupQuery, fpCol string) string {
-	order := map[exporter.Sort]string{
-		exporter.SortLastSeen:  "last_ns DESC",
-		exporter.SortFirstSeen: "first_ns DESC",
-		exporter.SortCount:     "n DESC, last_ns DESC",
-	}[q.Sort]
-	return fmt.Sprintf(" ORDER BY %s, %s LIMIT %d, %d", order, fpCol, (q.Page-1)*q.PageSize, q.PageSize+1)
+	keys := "last_ns DESC"
+	if o, ok := orderFor(q.Sort); ok {
+		keys = o.keys // the snapshots' order (sortsnapshot.go)
+	}
+	return fmt.Sprintf(" ORDER BY %s, %s LIMIT %d, %d", keys, fpCol, (q.Page-1)*q.PageSize, q.PageSize+1)
 }
 
 // countsQuery counts the distinct occurrences of each group within

@@ -178,3 +178,4 @@ ORDER BY part;
 CREATE TABLE IF NOT EXISTS errortracker.merges ON CLUSTER shards AS errortracker.merges_local
 ENGINE = Distributed(shards, errortracker, merges_local, cityHash64(part));
 
+-- 020_sort_snapshots
