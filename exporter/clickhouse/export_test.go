@@ -19,8 +19,8 @@ func (e *Exporter) ListFromSnapshot(ctx context.Context, q exporter.GroupQuery) 
 	if err != nil {
 		return exporter.GroupPage{}, false, err
 	}
-	a, ok := e.snapshotAttempt(ctx, q)
-	if !ok || m.any() {
+	a, ok := e.snapshotAttempt(ctx, q, m)
+	if !ok {
 		return exporter.GroupPage{}, false, nil
 	}
 	return e.listGroups(ctx, q, m, []listAttempt{a})

@@ -81,13 +81,13 @@ type sortKey struct {
 	n, firstNs, lastN uint64
 }
 
-// before is the condition that a group (columns fingerprint, n, first_ns,
+// before is the condition that a group (columns fpCol, n, first_ns,
 // last_ns) ranks strictly before k in the order.
-func (o snapshotOrder) before(k sortKey) (string, []any) {
+func (o snapshotOrder) before(k sortKey, fpCol string) (string, []any) {
 	if o.sort == exporter.SortFirstSeen {
-		return "(first_ns > ? OR (first_ns = ? AND fingerprint < ?))", []any{k.firstNs, k.firstNs, k.fingerprint}
+		return "(first_ns > ? OR (first_ns = ? AND " + fpCol + " < ?))", []any{k.firstNs, k.firstNs, k.fingerprint}
 	}
-	return "(n > ? OR (n = ? AND (last_ns > ? OR (last_ns = ? AND fingerprint < ?))))",
+	return "(n > ? OR (n = ? AND (last_ns > ? OR (last_ns = ? AND " + fpCol + " < ?))))",
 		[]any{k.n, k.n, k.lastN, k.lastN, k.fingerprint}
 }
 
@@ -208,7 +208,12 @@ func (e *Exporter) snapshotLoop() {
 // group read (nothing when the snapshot holds fewer groups: then every
 // group is a candidate, and a short page is the end of the list). It
 // reports false when no usable snapshot exists.
-func (e *Exporter) snapshotAttempt(ctx context.Context, q exporter.GroupQuery) (listAttempt, bool) {
+//
+// Merged groups are read whole too (ListGroups adds them to every read
+// that is not of every group): a target's place combines its parts', which
+// the snapshot, taken per fingerprint, does not hold. Every other group
+// has the place the snapshot gave it.
+func (e *Exporter) snapshotAttempt(ctx context.Context, q exporter.GroupQuery, m merges) (listAttempt, bool) {
 	o, ok := orderFor(q.Sort)
 	if !ok || e.schema.Cluster != "" || e.cfg.SortSnapshotInterval < 0 {
 		return listAttempt{}, false
@@ -230,8 +235,8 @@ func (e *Exporter) snapshotAttempt(ctx context.Context, q exporter.GroupQuery) (
 	since := taken - uint64(changeClockMargin)
 	// Changed groups in the snapshot's first rows may now rank lower: read
 	// as many more rows as groups changed.
-	m := min(uint64(want)+1+changed, sortSnapshotSize)
-	snapshot := "SELECT fingerprint FROM " + e.schema.DB + ".group_order WHERE sort = ? AND taken_ns = ? ORDER BY " + o.orderBy() + " LIMIT " + strconv.FormatUint(m, 10)
+	read := min(uint64(want)+1+changed, sortSnapshotSize)
+	snapshot := "SELECT fingerprint FROM " + e.schema.DB + ".group_order WHERE sort = ? AND taken_ns = ? ORDER BY " + o.orderBy() + " LIMIT " + strconv.FormatUint(read, 10)
 	a := listAttempt{
 		where: "(fingerprint IN (" + snapshot + ") OR fingerprint IN (SELECT fingerprint FROM " + e.schema.DB + ".group_changes WHERE changed_ns >= ?))",
 		args:  []any{string(o.sort), taken, since},
@@ -243,12 +248,16 @@ func (e *Exporter) snapshotAttempt(ctx context.Context, q exporter.GroupQuery) (
 		found = true
 		return rows.Scan(&last.fingerprint, &last.n, &last.firstNs, &last.lastN)
 	}, "SELECT fingerprint, n, first_ns, last_ns FROM "+e.schema.DB+".group_order WHERE sort = ? AND taken_ns = ? ORDER BY "+o.orderBy()+
-		" LIMIT "+strconv.FormatUint(m-1, 10)+", 1", string(o.sort), taken)
+		" LIMIT "+strconv.FormatUint(read-1, 10)+", 1", string(o.sort), taken)
 	if err != nil {
 		return listAttempt{}, false
 	}
 	if found {
-		a.having, a.havingArgs = o.before(last)
+		fpCol := "fingerprint"
+		if m.any() {
+			fpCol = "t_fp" // see listGroups
+		}
+		a.having, a.havingArgs = o.before(last, fpCol)
 		a.final = false
 	}
 	return a, true

@@ -64,16 +64,50 @@ func TestSortedListsFromSnapshotAreExact(t *testing.T) {
 		byFirst = append(byFirst, fmt.Sprintf("g%02d", i))
 	}
 	byFirst = append(byFirst, "g29")
-	for _, tc := range []struct {
-		q    exporter.GroupQuery
-		want []string
-	}{
+	checkPages(t, e, full, []sortedCase{
 		{exporter.GroupQuery{Sort: exporter.SortCount, PageSize: 4}, byCount},
 		{exporter.GroupQuery{Sort: exporter.SortFirstSeen, PageSize: 4}, byFirst},
 		{exporter.GroupQuery{Sort: exporter.SortCount, PageSize: 3, Service: "billing"}, nil},
 		{exporter.GroupQuery{Sort: exporter.SortFirstSeen, PageSize: 3, Service: "checkout"}, nil},
 		{exporter.GroupQuery{Sort: exporter.SortFirstSeen, PageSize: 5, Status: exporter.StatusOpen}, byFirst},
-	} {
+	})
+
+	// A merge after the snapshot: g05 (6 occurrences, first seen 95
+	// minutes ago) into g10 (11, 90 minutes ago). g10 now counts 17, tied
+	// with g16, which was seen last more recently; its first seen is
+	// g05's.
+	if err := e.Merge(ctx, "g10", []string{"g05"}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	byCount = []string{"new1", "g00", "g29"}
+	for i := 27; i >= 16; i-- {
+		byCount = append(byCount, fmt.Sprintf("g%02d", i))
+	}
+	byCount = append(byCount, "g10", "g15", "g14", "g13", "g12", "g11", "g09", "g08", "g07", "g06", "g04", "g03", "g02", "g01")
+	byFirst = []string{"new1"}
+	for i := 27; i >= 6; i-- {
+		if i != 10 {
+			byFirst = append(byFirst, fmt.Sprintf("g%02d", i))
+		}
+	}
+	byFirst = append(byFirst, "g10", "g04", "g03", "g02", "g01", "g00", "g29")
+	checkPages(t, e, full, []sortedCase{
+		{exporter.GroupQuery{Sort: exporter.SortCount, PageSize: 4}, byCount},
+		{exporter.GroupQuery{Sort: exporter.SortFirstSeen, PageSize: 4}, byFirst},
+	})
+}
+
+type sortedCase struct {
+	q    exporter.GroupQuery
+	want []string // nil: as the full read
+}
+
+// checkPages lists every page of each case from e, and from e's snapshot
+// alone, and compares them with the full read and the expected order.
+func checkPages(t *testing.T, e, full *clickhouse.Exporter, cases []sortedCase) {
+	t.Helper()
+	ctx := context.Background()
+	for _, tc := range cases {
 		name := fmt.Sprintf("%s/service=%s/status=%s", tc.q.Sort, tc.q.Service, tc.q.Status)
 		var got, fromFull []string
 		snapshotPages := 0

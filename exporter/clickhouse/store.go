@@ -242,8 +242,7 @@ type listAttempt struct {
 // last: the groups with an occurrence in a recent window are read first,
 // and the window widens until a page is full (see listWindows). By first
 // seen and by count, the snapshot's groups and those changed since it
-// are read first (sortsnapshot.go), unless groups are merged (a target's
-// place combines its parts'). A cut at Until, and a cluster (where the
+// are read first (sortsnapshot.go). A cut at Until, and a cluster (where the
 // subqueries would be a second distributed read on every shard), read
 // every group.
 func (e *Exporter) listAttempts(ctx context.Context, q exporter.GroupQuery, m merges) []listAttempt {
@@ -260,8 +259,8 @@ func (e *Exporter) listAttempts(ctx context.Context, q exporter.GroupQuery, m me
 				})
 			}
 		}
-	case !m.any():
-		if a, ok := e.snapshotAttempt(ctx, q); ok {
+	default:
+		if a, ok := e.snapshotAttempt(ctx, q, m); ok {
 			out = append(out, a)
 		}
 	}
