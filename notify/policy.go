@@ -41,6 +41,10 @@ type Policy struct {
 
 var _ exporter.Exporter = (*Policy)(nil)
 
+// shutdownGrace is how long Shutdown waits, past its deadline, for the
+// workers to give up.
+const shutdownGrace = 100 * time.Millisecond
+
 // New checks the configuration and starts one worker per notifier and the
 // digest's timer. It does not contact the store or the notifiers.
 func New(cfg Config, notifiers ...Notifier) (*Policy, error) {
@@ -664,6 +668,20 @@ func (p *Policy) Shutdown(ctx context.Context) error {
 			}
 		}
 		if ctx.Err() != nil {
+			// Deliveries in flight give up now; a short grace lets the
+			// workers count what they drop, without waiting for a notifier
+			// that ignores its context.
+			p.cancelBase()
+			grace := time.NewTimer(shutdownGrace)
+			defer grace.Stop()
+		wait:
+			for _, o := range p.outs {
+				select {
+				case <-o.done:
+				case <-grace.C:
+					break wait
+				}
+			}
 			errs = append(errs, fmt.Errorf("notify: shutdown: %w", ctx.Err()))
 		}
 		for _, o := range p.outs {
