@@ -171,4 +171,3 @@ func TestDownWebhookDelaysNothing(t *testing.T) {
 		})
 	}
 }
-
