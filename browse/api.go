@@ -268,16 +268,9 @@ func (h *handler) apiAction(w http.ResponseWriter, r *http.Request) {
 		h.failStore(w, r, err)
 		return
 	}
-	o, err := parseOp(act, b, time.Now())
-	if err != nil {
-		h.failStore(w, r, err)
-		return
+	if _, ok := h.perform(w, r, act, []string{r.PathValue("fingerprint")}, b); ok {
+		h.apiGroup(w, r)
 	}
-	if err := h.apply(r.Context(), r, []string{r.PathValue("fingerprint")}, o); err != nil {
-		h.failStore(w, r, err)
-		return
-	}
-	h.apiGroup(w, r)
 }
 
 func (h *handler) apiDelete(w http.ResponseWriter, r *http.Request) {
@@ -295,24 +288,7 @@ func (h *handler) apiBulk(w http.ResponseWriter, r *http.Request) {
 		h.failStore(w, r, err)
 		return
 	}
-	act := action(b.Action)
-	if !act.bulk() {
-		h.fail(w, r, http.StatusBadRequest, fmt.Errorf("action %q: want resolve, ignore or delete", b.Action))
-		return
+	if fps, ok := h.performBulk(w, r, b.Action, b.Fingerprints, b.actionBody); ok {
+		h.writeJSON(w, http.StatusOK, map[string]any{"action": b.Action, "fingerprints": fps})
 	}
-	fps, err := checkFingerprints(b.Fingerprints)
-	if err != nil {
-		h.failStore(w, r, err)
-		return
-	}
-	o, err := parseOp(act, b.actionBody, time.Now())
-	if err != nil {
-		h.failStore(w, r, err)
-		return
-	}
-	if err := h.apply(r.Context(), r, fps, o); err != nil {
-		h.failStore(w, r, err)
-		return
-	}
-	h.writeJSON(w, http.StatusOK, map[string]any{"action": act, "fingerprints": fps})
 }

@@ -376,13 +376,8 @@ func (h *handler) action(w http.ResponseWriter, r *http.Request) {
 		h.failStore(w, r, err)
 		return
 	}
-	o, err := parseOp(act, b, time.Now())
-	if err != nil {
-		h.failStore(w, r, err)
-		return
-	}
-	if err := h.apply(r.Context(), r, []string{fp}, o); err != nil {
-		h.failStore(w, r, err)
+	o, ok := h.perform(w, r, act, []string{fp}, b)
+	if !ok {
 		return
 	}
 	back := h.cfg.URLPrefix + "/" + url.PathEscape(fp)
@@ -408,23 +403,7 @@ func (h *handler) bulk(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusForbidden, errors.New("the form's token is missing or wrong: reload the page and try again"))
 		return
 	}
-	act := action(r.PostForm.Get(fieldAction))
-	if !act.bulk() {
-		h.fail(w, r, http.StatusBadRequest, fmt.Errorf("action %q: want resolve, ignore or delete", act))
-		return
-	}
-	fps, err := checkFingerprints(r.PostForm[fieldFingerprint])
-	if err != nil {
-		h.failStore(w, r, err)
-		return
-	}
-	o, err := parseOp(act, actionBody{}, time.Now())
-	if err != nil {
-		h.failStore(w, r, err)
-		return
-	}
-	if err := h.apply(r.Context(), r, fps, o); err != nil {
-		h.failStore(w, r, err)
+	if _, ok := h.performBulk(w, r, r.PostForm.Get(fieldAction), r.PostForm[fieldFingerprint], actionBody{}); !ok {
 		return
 	}
 	back := h.cfg.URLPrefix + "/"

@@ -290,6 +290,37 @@ func (h *handler) apply(ctx context.Context, r *http.Request, fps []string, o op
 	return invalid("no action %q", o.action)
 }
 
+// perform reads b as the fields of act and applies it to the groups; on
+// failure it has answered and reports false. The pages and the API both
+// act through it.
+func (h *handler) perform(w http.ResponseWriter, r *http.Request, act action, fps []string, b actionBody) (op, bool) {
+	o, err := parseOp(act, b, time.Now())
+	if err == nil {
+		err = h.apply(r.Context(), r, fps, o)
+	}
+	if err != nil {
+		h.failStore(w, r, err)
+		return o, false
+	}
+	return o, true
+}
+
+// performBulk checks a bulk action and its groups, then performs it; it
+// returns the groups, each once.
+func (h *handler) performBulk(w http.ResponseWriter, r *http.Request, act string, fps []string, b actionBody) ([]string, bool) {
+	if !action(act).bulk() {
+		h.fail(w, r, http.StatusBadRequest, fmt.Errorf("action %q: want resolve, ignore or delete", act))
+		return nil, false
+	}
+	fps, err := checkFingerprints(fps)
+	if err != nil {
+		h.failStore(w, r, err)
+		return nil, false
+	}
+	_, ok := h.perform(w, r, action(act), fps, b)
+	return fps, ok
+}
+
 // readJSON decodes a request's JSON body into v, refusing unknown fields
 // and trailing data. An empty body leaves v as it is.
 func readJSON(w http.ResponseWriter, r *http.Request, v any) error {

@@ -550,3 +550,40 @@ func TestWithoutTriage(t *testing.T) {
 		t.Error("the resolved group's page lacks reopen or delete")
 	}
 }
+
+// A full page of groups (MaxPageSize) is one bulk request and one store
+// call; one more is refused before the store is asked.
+func TestBulkAtTheBound(t *testing.T) {
+	s, _ := triageStore(t)
+	now := time.Now().Add(-time.Hour)
+	var recs []exporter.Record
+	var fps []string
+	for i := range exporter.MaxPageSize {
+		fp := fmt.Sprintf("fp%04d", i)
+		fps = append(fps, fp)
+		recs = append(recs, record(fp, now.Add(time.Duration(i)*time.Millisecond), "order failed"))
+	}
+	if err := s.Export(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+	c := newServer(t, s, withAuth(browse.Config{PageSize: exporter.MaxPageSize}))
+	c.user, c.pass = "admin", "pw"
+	body, _ := json.Marshal(map[string]any{"action": "resolve", "fingerprints": fps})
+	start := time.Now()
+	resp, out := c.post("/dev/error/api/exceptions/bulk", string(body))
+	took := time.Since(start)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("bulk resolve of %d: %d %.300s", len(fps), resp.StatusCode, out)
+	}
+	t.Logf("bulk resolve of %d groups: %s", len(fps), took)
+	if n := len(c.listed("status=resolved")); n != exporter.MaxPageSize {
+		t.Errorf("%d groups resolved, want %d", n, exporter.MaxPageSize)
+	}
+	body, _ = json.Marshal(map[string]any{"action": "delete", "fingerprints": append(fps, "one-more")})
+	if resp, out := c.post("/dev/error/api/exceptions/bulk", string(body)); resp.StatusCode != http.StatusBadRequest || !strings.Contains(out, "at most 500") {
+		t.Errorf("bulk delete of %d: %d %s", len(fps)+1, resp.StatusCode, out)
+	}
+	if n := len(c.listed("")); n != exporter.MaxPageSize {
+		t.Errorf("%d groups left after a refused delete, want all %d", n, exporter.MaxPageSize)
+	}
+}
