@@ -6,7 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/errortracker/errortracker/exporter"
 	"github.com/errortracker/errortracker/maskattr"
+	"github.com/errortracker/errortracker/notify/webhook"
 	"github.com/errortracker/errortracker/processor"
 )
 
@@ -79,6 +81,20 @@ func TestConfigErrors(t *testing.T) {
 		{"notification without recipients", map[string]string{processor.EnvSendNotification: "yes"},
 			[]string{"nobody would get"}},
 		{"relative prefix", map[string]string{processor.EnvURLPrefix: "dev/error"}, []string{"must start with /"}},
+		{"display name", map[string]string{processor.EnvRecipientEmail: "Ops <ops@example.com>", processor.EnvEmailSender: "x@example.com"},
+			[]string{`"Ops <ops@example.com>" is not an e-mail address`}},
+		{"webhook URL not absolute", map[string]string{processor.EnvWebhookURL: "hooks.example.com/x", processor.EnvWebhookSecret: "s"},
+			[]string{"APP_ERROR_WEBHOOK_URL): want an absolute http or https URL"}},
+		{"webhook URL not http", map[string]string{processor.EnvWebhookURL: "ftp://hooks.example.com/x", processor.EnvWebhookSecret: "s"},
+			[]string{"APP_ERROR_WEBHOOK_URL): want an absolute http or https URL"}},
+		{"json webhook without secret", map[string]string{processor.EnvWebhookURL: "https://hooks.example.com/x"},
+			[]string{"no secret (APP_ERROR_WEBHOOK_SECRET)"}},
+		{"unknown webhook format", map[string]string{processor.EnvWebhookURL: "https://hooks.example.com/x", processor.EnvWebhookFormat: "teams"},
+			[]string{`format "teams" (APP_ERROR_WEBHOOK_FORMAT): want json or slack`}},
+		{"secret without URL", map[string]string{processor.EnvWebhookSecret: "s"},
+			[]string{"APP_ERROR_WEBHOOK_SECRET is set but APP_ERROR_WEBHOOK_URL is not"}},
+		{"notification with neither transport", map[string]string{processor.EnvSendNotification: "on"},
+			[]string{"neither APP_ERROR_RECIPIENT_EMAIL nor APP_ERROR_WEBHOOK_URL"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -105,7 +121,8 @@ func TestConfigErrors(t *testing.T) {
 // unsetAll clears the APP_ERROR_* variables for one test.
 func unsetAll(t *testing.T) {
 	for _, k := range []string{processor.EnvSendNotification, processor.EnvRecipientEmail, processor.EnvSubjectPrefix,
-		processor.EnvMaskWith, processor.EnvMaskedKeyHas, processor.EnvURLPrefix, processor.EnvEmailSender, processor.EnvMaskAllowKeys} {
+		processor.EnvMaskWith, processor.EnvMaskedKeyHas, processor.EnvURLPrefix, processor.EnvEmailSender, processor.EnvMaskAllowKeys,
+		processor.EnvWebhookURL, processor.EnvWebhookSecret, processor.EnvWebhookFormat} {
 		t.Setenv(k, "")
 		if err := os.Unsetenv(k); err != nil {
 			t.Fatal(err)
@@ -159,5 +176,35 @@ func TestBoundsFromEnv(t *testing.T) {
 	t.Setenv(processor.EnvMaxValueBytes, "lots")
 	if _, err := processor.ConfigFromEnv(); err == nil || !strings.Contains(err.Error(), processor.EnvMaxValueBytes) {
 		t.Errorf("a bad size: %v", err)
+	}
+}
+
+// The webhook's settings come from the environment; a webhook without
+// e-mail recipients is a valid setup, json is the default format and
+// slack needs no secret.
+func TestWebhookFromEnv(t *testing.T) {
+	unsetAll(t)
+	t.Setenv(processor.EnvSendNotification, "true")
+	t.Setenv(processor.EnvWebhookURL, " https://hooks.example.com/errors ")
+	t.Setenv(processor.EnvWebhookSecret, "s3cret")
+	c, err := processor.ConfigFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.WebhookURL != "https://hooks.example.com/errors" || c.WebhookSecret != "s3cret" || c.WebhookFormat != webhook.FormatJSON {
+		t.Errorf("webhook settings: %q %q %q", c.WebhookURL, c.WebhookSecret, c.WebhookFormat)
+	}
+	if w := c.Webhook(); w.URL != c.WebhookURL || w.Secret != "s3cret" || w.Format != webhook.FormatJSON {
+		t.Errorf("Webhook() = %+v", w)
+	}
+	unsetAll(t)
+	t.Setenv(processor.EnvSendNotification, "true")
+	t.Setenv(processor.EnvWebhookURL, "https://hooks.slack.com/services/T0/B0/X")
+	t.Setenv(processor.EnvWebhookFormat, "Slack")
+	if c, err = processor.ConfigFromEnv(); err != nil || c.WebhookFormat != webhook.FormatSlack {
+		t.Errorf("slack without a secret: format %q, %v", c.WebhookFormat, err)
+	}
+	if processor.DefaultURLPrefix != exporter.DefaultURLPrefix {
+		t.Error("two default prefixes")
 	}
 }
