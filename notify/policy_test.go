@@ -155,3 +155,35 @@ func TestIgnoredGroupSendsNothing(t *testing.T) {
 		t.Fatalf("%d mails, %d webhook requests, want 1 and 1: the announcement before the ignore, nothing after", n, m)
 	}
 }
+
+// Expect: after B is merged into A and A resolved, an occurrence of B is
+// A's regression: the notification names A and links to A's page, and
+// nothing announces B again.
+func TestMergedFingerprintSpeaksAsTarget(t *testing.T) {
+	r := startReceiver(t)
+	store := newStore(t)
+	tr := triage(t, store)
+	p := newPolicy(t, notify.Config{Store: store, BaseURL: "https://shop.example.com/dev/error"}, transports(t, nil, r)...)
+	ctx := context.Background()
+	t0 := time.Now().Add(-time.Minute)
+	occur(t, store, p, rec("fp-a", "1.0", t0), rec("fp-b", "1.0", t0))
+	r.waitFor(t, 2)
+	if err := tr.Merge(ctx, "fp-a", []string{"fp-b"}, "dave"); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.SetState(ctx, []string{"fp-a"}, exporter.Change{Status: exporter.StatusResolved, By: "dave"}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond)
+	restarted := newPolicy(t, notify.Config{Store: sameStore(t, store), BaseURL: "https://shop.example.com/dev/error"}, transports(t, nil, r)...)
+	occur(t, nil, restarted, rec("fp-b", "1.1", time.Now()))
+	hooks := r.waitFor(t, 3)
+	quiet()
+	if n := len(r.hooks()); n != 3 {
+		t.Fatalf("%d webhook requests, want 3: A and B announced, then one regression", n)
+	}
+	h := hooks[2]
+	if h.Event != notify.EventRegression || h.Group.Fingerprint != "fp-a" || h.Link != "https://shop.example.com/dev/error/fp-a" || h.Group.RegressedIn != "1.1" {
+		t.Errorf("after the merge: %s", h.Raw)
+	}
+}
