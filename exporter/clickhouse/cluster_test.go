@@ -116,11 +116,35 @@ func TestTwoShardCluster(t *testing.T) {
 	if page := mustList(t, first, exporter.GroupQuery{Status: exporter.StatusResolved}); fps(page) != "fp-01" {
 		t.Errorf("resolved through the cluster: %s", fps(page))
 	}
+	// Ignore, merge and release reads through the cluster: each part and
+	// its target may live on different shards.
+	if err := second.SetState(ctx, []string{"fp-03", "fp-04"}, exporter.Change{Status: exporter.StatusIgnored, By: "ann",
+		Ignore: exporter.Ignore{Count: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if page := mustList(t, first, exporter.GroupQuery{Status: exporter.StatusIgnored}); fps(page) != "fp-03,fp-04" {
+		t.Errorf("ignored through the cluster: %s", fps(page))
+	}
+	if err := first.Merge(ctx, "fp-05", []string{"fp-06", "fp-07"}, "ann"); err != nil {
+		t.Fatal(err)
+	}
+	if g, _, err := second.GetGroup(ctx, "fp-07"); err != nil || g.MergedInto != "fp-05" || g.Count != 3*each {
+		t.Errorf("a part through the cluster: %+v, %v", g, err)
+	}
+	if _, err := second.Releases(ctx, "fp-05"); err != nil {
+		t.Errorf("releases through the cluster: %v", err)
+	}
+	if page := mustList(t, second, exporter.GroupQuery{PageSize: 100}); len(page.Groups) != groups-2 {
+		t.Errorf("list with parts through the cluster: %d groups, want %d", len(page.Groups), groups-2)
+	}
 	if _, err := first.ApplyRetention(ctx, time.Now()); err != nil {
 		t.Errorf("retention ON CLUSTER: %v", err)
 	}
 	if err := second.Delete(ctx, "fp-02"); err != nil {
 		t.Errorf("delete ON CLUSTER: %v", err)
+	}
+	if err := second.DeleteGroups(ctx, []string{"fp-03", "fp-05"}); err != nil {
+		t.Errorf("bulk delete ON CLUSTER: %v", err)
 	}
 	// A claim made through both servers at once has one holder.
 	claimed := make(chan []string, 2)

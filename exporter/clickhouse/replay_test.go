@@ -406,6 +406,9 @@ func recordBrowseSession(t *testing.T, addr string) ([]chtap.Statement, string) 
 	exportAll(t, store, checkout(time.Now(), func(r *exporter.Record) { r.Fingerprint = "to-delete-page" }))
 	lists()
 
+	triageSession(t, store, now)
+	lists()
+
 	dropped, err := store.ApplyRetention(ctx, time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -505,4 +508,66 @@ func (c *sessionClient) action(fp, act string) {
 		}
 	}
 	c.t.Errorf("the page of %s has no %s form", fp, act)
+}
+
+// triageSession runs the store's triage operations directly, so that
+// their statements are replayed whatever the pages offer: every ignore
+// condition, a resolve in the next release, the release filters, a merge
+// and what reads it, an unmerge and a bulk delete.
+func triageSession(t *testing.T, store *Exporter, now time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	version := func(fp, v string) exporter.Record {
+		r := replayRecord(fp, time.Now())
+		r.ServiceVersion = v
+		return r
+	}
+	exportAll(t, store, version("ign-rate", "1.4.2"), version("ign-count", "1.4.2"), version("ign-until", "1.4.2"),
+		version("next", "1.4.2"), version("part", "1.4.1"), version("bulk-1", "1.4.3"), version("bulk-2", "1.4.3"))
+	for fp, c := range map[string]exporter.Change{
+		"ign-rate":  {Status: exporter.StatusIgnored, By: "ann", Ignore: exporter.Ignore{Rate: exporter.Rate{Count: 2, Window: time.Minute}}},
+		"ign-count": {Status: exporter.StatusIgnored, Ignore: exporter.Ignore{Count: 2}},
+		"ign-until": {Status: exporter.StatusIgnored, Ignore: exporter.Ignore{Until: now.Add(time.Hour)}},
+		"next":      {Status: exporter.StatusResolved, InNextRelease: true},
+	} {
+		if err := store.SetState(ctx, []string{fp}, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(10 * time.Millisecond)
+	exportAll(t, store, version("ign-rate", "1.4.2"), version("ign-rate", "1.4.2"), version("ign-count", "1.4.2"),
+		version("next", "1.4.2"), version("next", "1.5.0"))
+	if err := store.Merge(ctx, "checkout-db", []string{"part"}, "ann"); err != nil {
+		t.Fatal(err)
+	}
+	exportAll(t, store, version("part", "1.5.0"))
+	for _, q := range []exporter.GroupQuery{
+		{}, {Status: exporter.StatusIgnored}, {Status: exporter.StatusOpen}, {Status: exporter.StatusResolved, Sort: exporter.SortCount},
+		{Release: "1.4.2"}, {NewInRelease: "1.4.3"}, {Release: "1.5.0", Sort: exporter.SortFirstSeen}, {Search: "refused", Service: "checkout"},
+	} {
+		if _, err := store.ListGroups(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if g, _, err := store.GetGroup(ctx, "part"); err != nil || g.MergedInto != "checkout-db" {
+		t.Errorf("a part: %+v, %v", g, err)
+	}
+	if _, _, err := store.ListOccurrences(ctx, "checkout-db", 2, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Releases(ctx, "checkout-db"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.GroupStates(ctx, []string{"part", "ign-rate", "ign-count", "next"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.HourlyCounts(ctx, []string{"part", "checkout-db"}, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Unmerge(ctx, "part", "ann"); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.DeleteGroups(ctx, []string{"bulk-1", "bulk-2"}); err != nil {
+		t.Fatal(err)
+	}
 }
