@@ -349,6 +349,13 @@ func TestTriageInBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#action-reopen")), chromedp.WaitVisible(chromedp.CSS("#status.open")),
 		chromedp.Click(chromedp.CSS("#ignore-menu summary")), chromedp.EmulateViewport(1280, 1200))
 	b.screenshot("triage-detail.png")
+	// On a phone, the page with both menus open does not scroll sideways.
+	b.run("phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(b.base+"t0"), chromedp.WaitVisible(chromedp.CSS("#merge-menu")),
+		chromedp.Click(chromedp.CSS("#ignore-menu summary")), chromedp.Click(chromedp.CSS("#merge-menu summary")))
+	if wide, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool]("document.documentElement.scrollWidth > window.innerWidth + 1")); err != nil || wide {
+		culprits, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`Array.from(document.querySelectorAll("main *")).filter(e => e.getBoundingClientRect().right > window.innerWidth + 1).map(e => e.tagName + "#" + e.id + "." + e.className).slice(0, 10).join(" ")`))
+		t.Errorf("the group's page scrolls sideways on a phone (%v): %s", err, culprits)
+	}
 	b.run("part", chromedp.EmulateViewport(1280, 900), chromedp.Navigate(b.base+"t5"), chromedp.WaitVisible(chromedp.CSS("#merged-notice")))
 	if got := b.text("#count"); got != "4" {
 		t.Errorf("the merged group counts %s occurrences, want 3 + 1", got)
