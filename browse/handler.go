@@ -167,7 +167,13 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, code int, err err
 func (h *handler) failStore(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, exporter.ErrNotFound):
-		h.fail(w, r, http.StatusNotFound, errors.New("no such error group"))
+		// The store's detail says which group, or why (not merged), when
+		// it gives one.
+		msg := "no such error group"
+		if detail, ok := strings.CutPrefix(err.Error(), exporter.ErrNotFound.Error()); ok {
+			msg += detail
+		}
+		h.fail(w, r, http.StatusNotFound, errors.New(msg))
 	case badRequest(err):
 		h.fail(w, r, http.StatusBadRequest, err)
 	case errors.Is(err, exporter.ErrNotReady):
