@@ -262,6 +262,13 @@ func TestTriageInBrowser(t *testing.T) {
 	if n := b.count("input[name=fp]:checked"); n != 0 {
 		t.Errorf("%d boxes still checked after the action", n)
 	}
+	b.run("bulk resolve in next release",
+		chromedp.Click(chromedp.CSS("#select-t4")), chromedp.Click(chromedp.CSS("#select-t5")),
+		chromedp.Click(chromedp.CSS("#bulk-resolve-next")),
+		chromedp.WaitVisible(chromedp.CSS(row("t5")+" .status.resolved")))
+	if st, err := s.GroupStates(context.Background(), []string{"t4", "t5"}); err != nil || !st["t4"].Change.InNextRelease || !st["t5"].Change.InNextRelease {
+		t.Errorf("after bulk resolve in next release: %+v %v", st, err)
+	}
 	// The same by keyboard alone: focus, space to check, Enter on the
 	// button.
 	b.run("bulk ignore by keyboard",

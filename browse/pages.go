@@ -403,7 +403,14 @@ func (h *handler) bulk(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusForbidden, errors.New("the form's token is missing or wrong: reload the page and try again"))
 		return
 	}
-	if _, ok := h.performBulk(w, r, r.PostForm.Get(fieldAction), r.PostForm[fieldFingerprint], actionBody{}); !ok {
+	// The action's own fields come in the address of the button that was
+	// pressed (formaction), since one form serves every bulk action.
+	b, err := formBody(r.URL.Query())
+	if err != nil {
+		h.failStore(w, r, err)
+		return
+	}
+	if _, ok := h.performBulk(w, r, r.PostForm.Get(fieldAction), r.PostForm[fieldFingerprint], b); !ok {
 		return
 	}
 	back := h.cfg.URLPrefix + "/"

@@ -495,6 +495,16 @@ func TestTriagePages(t *testing.T) {
 			t.Errorf("%s after the bulk form: %+v", fp, g)
 		}
 	}
+	if !strings.Contains(list, `formaction="/dev/error/bulk?in_release=next"`) {
+		t.Error("the list lacks resolve in next release")
+	}
+	post("/dev/error/bulk?in_release=next", url.Values{"token": {bulk}, "action": {"resolve"}, "fp": {"p2", "p3"}}, http.StatusSeeOther, "/dev/error/")
+	for _, fp := range []string{"p2", "p3"} {
+		if g := c.detailOf(fp).Group; g.Status != "resolved" || g.Change == nil || g.Change.InRelease != "next" {
+			t.Errorf("%s after the bulk form's resolve in next release: %+v", fp, g)
+		}
+	}
+	post("/dev/error/bulk?in_release=next", url.Values{"token": {bulk}, "action": {"delete"}, "fp": {"p2", "p3"}}, http.StatusBadRequest, "")
 	post("/dev/error/bulk", url.Values{"token": {bulk}, "action": {"ignore"}, "fp": {"p2", "p3"}}, http.StatusSeeOther, "/dev/error/")
 	if got := strings.Join(c.listed("status=ignored"), " "); got != "p0 p2 p3" {
 		t.Errorf("ignored after the bulk ignore: %q", got)
