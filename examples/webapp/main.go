@@ -155,9 +155,15 @@ func run(ctx context.Context) error {
 	return errors.Join(srvErr, tp.Shutdown(shutCtx))
 }
 
-// exporters builds the store and, when notifications are on, the mail
-// policy, and returns the options that attach them: the store first.
+// exporters builds the store and, when notifications are on, the
+// notification policy with its transports, and returns the options that
+// attach them: the store first.
 func exporters(ctx context.Context, cfg processor.Config, addr string) ([]processor.Option, *clickhouse.Exporter, error) {
+	if cfg.SendNotification && len(cfg.RecipientEmail) > 0 && os.Getenv("SMTP_ADDR") == "" {
+		// Before the store, which would report first a ClickHouse that is
+		// down.
+		return nil, nil, errors.New("notifications: APP_ERROR_RECIPIENT_EMAIL is set but SMTP_ADDR is not")
+	}
 	// With ClickHouse down the app starts all the same: the store connects
 	// in the background, errors wait in the processor's queue, the pages
 	// answer 503 until then. Only a mistake in the configuration stops it.
@@ -186,9 +192,6 @@ func crashDir(spoolDir string) string { return filepath.Join(spoolDir, "crash") 
 // webhook when APP_ERROR_WEBHOOK_URL is.
 func notifications(cfg processor.Config, addr string, store *clickhouse.Exporter) (processor.Option, error) {
 	smtpAddr := os.Getenv("SMTP_ADDR")
-	if cfg.SendNotification && len(cfg.RecipientEmail) > 0 && smtpAddr == "" {
-		return nil, errors.New("APP_ERROR_RECIPIENT_EMAIL is set but SMTP_ADDR is not")
-	}
 	tlsMode := smtp.TLSStartTLS
 	if host, _, _ := net.SplitHostPort(smtpAddr); host == "127.0.0.1" || host == "localhost" || host == "::1" {
 		tlsMode = smtp.TLSNone
