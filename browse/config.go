@@ -14,7 +14,11 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultURLPrefix = "/dev/error"
+	// DefaultURLPrefix is where the pages live by default.
+	//
+	// Deprecated: use exporter.DefaultURLPrefix, the one definition; this
+	// is an alias of it.
+	DefaultURLPrefix = exporter.DefaultURLPrefix
 	DefaultPageSize  = exporter.DefaultPageSize
 	DefaultDays      = 7
 )
