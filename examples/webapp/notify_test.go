@@ -42,43 +42,11 @@ func TestWebappWebhookAndResource(t *testing.T) {
 	}))
 	defer recv.Close()
 
-	bin := build(t)
 	db := fmt.Sprintf("t_webapp_hook_%d", time.Now().UnixNano())
-	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
-	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(),
-		"ADDR="+addr, "CLICKHOUSE_ADDR="+chAddr, "CLICKHOUSE_DATABASE="+db,
+	a := startApp(t, build(t), "CLICKHOUSE_ADDR="+chAddr, "CLICKHOUSE_DATABASE="+db,
 		"APP_ERROR_SEND_NOTIFICATION=true", "APP_ERROR_WEBHOOK_URL="+recv.URL+"/hook", "APP_ERROR_WEBHOOK_SECRET=hook-secret",
-		"OTEL_SERVICE_NAME=shop", "OTEL_RESOURCE_ATTRIBUTES=service.version=1.4.0,deployment.environment.name=prod",
-	)
-	var logs syncBuffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	}()
-	base := "http://" + addr
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if body, code := fetch(t, base+"/", false); code == 200 && strings.TrimSpace(body) == "No Exception!" {
-			break
-		}
-		select {
-		case err := <-exited:
-			exited <- err
-			t.Fatalf("webapp exited: %v\n%s", err, logs.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("webapp did not answer within 30 s\n%s", logs.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		"OTEL_SERVICE_NAME=shop", "OTEL_RESOURCE_ATTRIBUTES=service.version=1.4.0,deployment.environment.name=prod")
+	base, logs := a.base, a.logs
 	for range 3 {
 		fetch(t, base+"/value-error", false)
 	}
@@ -89,7 +57,7 @@ func TestWebappWebhookAndResource(t *testing.T) {
 			Fingerprint, Service, ServiceVersion, Environment, FirstRelease string
 		} `json:"group"`
 	}
-	deadline = time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for {
 		mu.Lock()
 		n := len(bodies)
