@@ -59,3 +59,32 @@ func TestMemoryIsBounded(t *testing.T) {
 			got.Load(), listed.Load(), omitted.Load(), notify.MaxDigestGroups, 50000-10-notify.MaxDigestGroups)
 	}
 }
+
+// Expect: a group the policy forgot (MaxGroups 1) and sees again does not
+// send its regression a second time, though this process's own claim
+// would be granted again: A new, A's regression, B new — three requests.
+func TestForgottenGroupDoesNotRepeat(t *testing.T) {
+	r := startReceiver(t)
+	store := newStore(t)
+	tr := triage(t, store)
+	p := newPolicy(t, notify.Config{Store: store, MaxGroups: 1}, transports(t, nil, r)...)
+	occur(t, store, p, rec("fp-a", "1.0", time.Now().Add(-time.Minute)))
+	r.waitFor(t, 1)
+	if err := tr.SetState(context.Background(), []string{"fp-a"}, exporter.Change{Status: exporter.StatusResolved, By: "erin"}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond)
+	occur(t, store, p, rec("fp-a", "1.0", time.Now()))
+	r.waitFor(t, 2)
+	occur(t, store, p, rec("fp-b", "1.0", time.Now())) // A is forgotten
+	occur(t, store, p, rec("fp-a", "1.0", time.Now()))
+	r.waitFor(t, 3)
+	quiet()
+	var events []notify.Event
+	for _, h := range r.hooks() {
+		events = append(events, h.Event)
+	}
+	if len(events) != 3 || events[1] != notify.EventRegression || events[2] != notify.EventNew {
+		t.Errorf("events %v, want new, regression, new", events)
+	}
+}

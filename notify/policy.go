@@ -257,6 +257,21 @@ func since(g *batchGroup, ch exporter.Change) exporter.Since {
 	return s
 }
 
+// earlier is what the store holds of the group after its change, less
+// this batch's records (which it may hold already): what happened before
+// the batch, underestimated where the store cannot tell — no new release,
+// no rate, no latest time — so that a notification is never held back
+// for what the batch itself brought.
+func earlier(g *batchGroup, ch exporter.Change) exporter.Since {
+	var inBatch uint64
+	for _, r := range g.recs {
+		if r.Time.After(ch.At) {
+			inBatch++
+		}
+	}
+	return exporter.Since{Count: g.st.Since.Count - min(g.st.Since.Count, inBatch)}
+}
+
 // rateReached reports whether rate.Count of the sorted times fall within
 // rate.Window.
 func rateReached(times []time.Time, rate exporter.Rate) bool {
@@ -292,9 +307,19 @@ func (p *Policy) decide(g *batchGroup, now time.Time) (out []pending, spikeCandi
 	}
 
 	if firstSight && known {
-		// Thresholds crossed before this process started were sent by
-		// whoever saw them.
+		// Thresholds crossed before this process started (or before it
+		// forgot the group) were sent by whoever saw them; so were a
+		// regression or a wake-up that the store's occurrences before this
+		// batch had already brought about. This process's own claims would
+		// be granted again, so memory, not the claim, must stop those.
 		mem.threshold = thresholdFor(count - min(count, uint64(len(g.recs))))
+		before := ch.Outcome(earlier(g, ch))
+		if before.Regressed {
+			mem.regressionFor = ch.At
+		}
+		if before.Woke {
+			mem.wokeFor = ch.At
+		}
 	}
 	if outcome.Status != exporter.StatusOpen {
 		// Ignored, or resolved and not back: nothing is sent, and what it
