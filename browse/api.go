@@ -274,11 +274,9 @@ func (h *handler) apiAction(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) apiDelete(w http.ResponseWriter, r *http.Request) {
-	if err := h.apply(r.Context(), r, []string{r.PathValue("fingerprint")}, op{action: actDelete}); err != nil {
-		h.failStore(w, r, err)
-		return
+	if _, ok := h.perform(w, r, actDelete, []string{r.PathValue("fingerprint")}, actionBody{}); ok {
+		w.WriteHeader(http.StatusNoContent)
 	}
-	w.WriteHeader(http.StatusNoContent)
 }
 
 // apiBulk resolves, ignores or deletes several groups in one store call.

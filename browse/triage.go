@@ -238,11 +238,13 @@ func checkFingerprints(fps []string) ([]string, error) {
 		return nil, invalid("no groups selected: select at least one")
 	}
 	var out []string
+	seen := make(map[string]bool, len(fps))
 	for _, fp := range fps {
 		if err := exporter.CheckFingerprint(fp); err != nil {
 			return nil, err
 		}
-		if !slices.Contains(out, fp) {
+		if !seen[fp] {
+			seen[fp] = true
 			out = append(out, fp)
 		}
 	}
@@ -252,9 +254,9 @@ func checkFingerprints(fps []string) ([]string, error) {
 	return out, nil
 }
 
-// apply carries out o on the groups, as the request's actor. A store
-// without exporter.Triage takes the actions it always took on one group.
-func (h *handler) apply(ctx context.Context, r *http.Request, fps []string, o op) error {
+// apply carries out o on the groups, as by. A store without
+// exporter.Triage takes the actions it always took on one group.
+func (h *handler) apply(ctx context.Context, by string, fps []string, o op) error {
 	if h.triage == nil {
 		if len(fps) == 1 {
 			switch {
@@ -268,7 +270,6 @@ func (h *handler) apply(ctx context.Context, r *http.Request, fps []string, o op
 		}
 		return errNoTriage
 	}
-	by := h.cfg.actor(r)
 	switch o.action {
 	case actResolve, actReopen, actIgnore:
 		c := o.change
@@ -296,7 +297,7 @@ func (h *handler) apply(ctx context.Context, r *http.Request, fps []string, o op
 func (h *handler) perform(w http.ResponseWriter, r *http.Request, act action, fps []string, b actionBody) (op, bool) {
 	o, err := parseOp(act, b, time.Now())
 	if err == nil {
-		err = h.apply(r.Context(), r, fps, o)
+		err = h.apply(r.Context(), h.cfg.actor(r), fps, o)
 	}
 	if err != nil {
 		h.failStore(w, r, err)
