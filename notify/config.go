@@ -16,8 +16,9 @@ const (
 	DefaultThresholdInterval = time.Hour
 	DefaultDigestAfter       = 10
 	DefaultDigestWindow      = time.Minute
-	// DefaultMaxGroups bounds the policy's memory of groups: about 100
-	// bytes each, so 10,000 groups hold about a megabyte.
+	// DefaultMaxGroups bounds the policy's memory of groups: about 250
+	// bytes each (BenchmarkMemoryPerGroup), so 10,000 groups hold about
+	// 2.5 MB.
 	DefaultMaxGroups = 10_000
 	// DefaultQueueSize bounds each notifier's queue of notifications not
 	// yet delivered.

@@ -114,15 +114,15 @@ func (p *Policy) Export(ctx context.Context, records []exporter.Record) error {
 
 // gather groups the batch by group and reads what the store knows of each.
 func (p *Policy) gather(ctx context.Context, records []exporter.Record) ([]*batchGroup, error) {
-	byFP := map[string][]exporter.Record{}
+	byFP := map[string][]int{} // indices into records: a record is copied once, into its group
 	previous := map[string][]string{}
 	var fps, lookup []string
-	for _, r := range records {
+	for i, r := range records {
 		if _, ok := byFP[r.Fingerprint]; !ok {
 			fps = append(fps, r.Fingerprint)
 			lookup = append(lookup, r.Fingerprint)
 		}
-		byFP[r.Fingerprint] = append(byFP[r.Fingerprint], r)
+		byFP[r.Fingerprint] = append(byFP[r.Fingerprint], i)
 		for _, old := range r.Previous() {
 			if !slices.Contains(previous[r.Fingerprint], old) {
 				previous[r.Fingerprint] = append(previous[r.Fingerprint], old)
@@ -166,7 +166,10 @@ func (p *Policy) gather(ctx context.Context, records []exporter.Record) ([]*batc
 			byGroup[target] = g
 			out = append(out, g)
 		}
-		g.recs = append(g.recs, byFP[fp]...)
+		g.recs = slices.Grow(g.recs, len(byFP[fp]))
+		for _, i := range byFP[fp] {
+			g.recs = append(g.recs, records[i])
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].fp < out[j].fp })
 	for _, g := range out {
