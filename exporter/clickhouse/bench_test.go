@@ -290,7 +290,7 @@ func loadOccurrences(b *testing.B, addr, db string, n int, insert func(off, size
 	if have == uint64(n) {
 		return
 	}
-	for _, table := range []string{"occurrences", "groups", "group_counts"} {
+	for _, table := range []string{"occurrences", "groups", "group_counts", "group_releases"} {
 		if err := conn.Exec(ctx, "TRUNCATE TABLE "+db+"."+table); err != nil {
 			b.Fatal(err)
 		}
@@ -304,7 +304,7 @@ func loadOccurrences(b *testing.B, addr, db string, n int, insert func(off, size
 	}
 	// The steady state of a live store, whose background merges have
 	// caught up: one summary row per group.
-	for _, table := range []string{"groups", "group_counts"} {
+	for _, table := range []string{"groups", "group_counts", "group_releases"} {
 		if err := conn.Exec(ctx, "OPTIMIZE TABLE "+db+"."+table+" FINAL"); err != nil {
 			b.Fatal(err)
 		}
@@ -377,6 +377,86 @@ func BenchmarkGroupPage(b *testing.B) {
 		}},
 	} {
 		b.Run(fmt.Sprintf("rows=%d/%s", rows, bc.name), func(b *testing.B) {
+			for b.Loop() {
+				if err := bc.run(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkListGroupsTriage measures what the workflow costs the list:
+// the store of BenchmarkListGroups (ERRORTRACKER_BENCH_ROWS occurrences in
+// ERRORTRACKER_BENCH_GROUPS groups), of which 1,000 are resolved, 1,000
+// ignored until 1,000 more occurrences, and 100 merged into 10 targets.
+// The default list then reads the merge map and maps the merged groups'
+// rows to their targets; the status filters apply the rules to the 2,000
+// groups with a state.
+func BenchmarkListGroupsTriage(b *testing.B) {
+	addr := testenv.ClickHouseAddr(b)
+	rows, groups := 1_000_000, 20_000
+	for _, v := range []struct {
+		env string
+		n   *int
+	}{{"ERRORTRACKER_BENCH_ROWS", &rows}, {"ERRORTRACKER_BENCH_GROUPS", &groups}} {
+		if s := os.Getenv(v.env); s != "" {
+			var err error
+			if *v.n, err = strconv.Atoi(s); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if groups < 3000 {
+		b.Fatalf("%d groups: the benchmark needs 3000", groups)
+	}
+	db := fmt.Sprintf("bench_triage_%d_%d", rows, groups)
+	ctx := context.Background()
+	e, err := clickhouse.New(ctx, clickhouse.Config{Addrs: []string{addr}, Database: db, RetentionDays: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Shutdown(ctx)
+	loadGroups(b, addr, db, rows, groups)
+	fpRange := func(from, to int) []string {
+		var out []string
+		for i := from; i < to; i++ {
+			out = append(out, "fp"+strconv.Itoa(i))
+		}
+		return out
+	}
+	if err := e.SetState(ctx, fpRange(0, 1000), exporter.Change{Status: exporter.StatusResolved}); err != nil {
+		b.Fatal(err)
+	}
+	if err := e.SetState(ctx, fpRange(1000, 2000), exporter.Change{Status: exporter.StatusIgnored, Ignore: exporter.Ignore{Count: 1000}}); err != nil {
+		b.Fatal(err)
+	}
+	for t := range 10 {
+		if err := e.Merge(ctx, "fp"+strconv.Itoa(2000+t), fpRange(2010+10*t, 2020+10*t), ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, bc := range []struct {
+		name string
+		run  func() error
+	}{
+		{"default", func() error { _, err := e.ListGroups(ctx, exporter.GroupQuery{}); return err }},
+		{"open", func() error {
+			_, err := e.ListGroups(ctx, exporter.GroupQuery{Status: exporter.StatusOpen})
+			return err
+		}},
+		{"resolved", func() error {
+			_, err := e.ListGroups(ctx, exporter.GroupQuery{Status: exporter.StatusResolved})
+			return err
+		}},
+		{"ignored", func() error {
+			_, err := e.ListGroups(ctx, exporter.GroupQuery{Status: exporter.StatusIgnored})
+			return err
+		}},
+		{"by-count", func() error { _, err := e.ListGroups(ctx, exporter.GroupQuery{Sort: exporter.SortCount}); return err }},
+		{"target", func() error { _, _, err := e.GetGroup(ctx, "fp2000"); return err }},
+	} {
+		b.Run(fmt.Sprintf("rows=%d/groups=%d/%s", rows, groups, bc.name), func(b *testing.B) {
 			for b.Loop() {
 				if err := bc.run(); err != nil {
 					b.Fatal(err)

@@ -119,13 +119,21 @@ func (e *Exporter) listGroups(ctx context.Context, q exporter.GroupQuery, m merg
 		if err != nil {
 			return exporter.GroupPage{}, false, err
 		}
+		// The groups resolved or ignored are those a person set: read
+		// them alone, not through the windows or snapshots made for
+		// reading a few of many.
+		only := func(fps []string) []listAttempt {
+			return []listAttempt{{where: "fingerprint IN (?)", args: []any{inSet(m.members(fps))}, final: true}}
+		}
 		switch {
 		case q.Status == exporter.StatusOpen && len(resolved)+len(ignored) > 0:
 			add(fpCol+" NOT IN (?)", inSet(append(resolved, ignored...)))
 		case q.Status == exporter.StatusResolved && len(resolved) > 0:
 			add(fpCol+" IN (?)", inSet(resolved))
+			attempts = only(resolved)
 		case q.Status == exporter.StatusIgnored && len(ignored) > 0:
 			add(fpCol+" IN (?)", inSet(ignored))
+			attempts = only(ignored)
 		case q.Status != exporter.StatusOpen:
 			return exporter.GroupPage{Page: q.Page, PageSize: q.PageSize}, true, nil // none has it
 		}

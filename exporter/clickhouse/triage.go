@@ -120,12 +120,21 @@ func (e *Exporter) since(ctx context.Context, changes map[string]exporter.Change
 			oldest = memberAt[i]
 		}
 	}
-	rateN, rateW := make([]uint64, len(roots)), make([]uint64, len(roots))
-	for i, fp := range roots {
+	// The rates of the groups ignored until one, for transform(); none
+	// makes them constants.
+	var rateFPs []string
+	var rateN, rateW []uint64
+	for _, fp := range roots {
 		r := changes[fp].Ignore.Rate
 		if changes[fp].Status == exporter.StatusIgnored && r.Count > 0 {
-			rateN[i], rateW[i] = r.Count, uint64(r.Window)
+			rateFPs, rateN, rateW = append(rateFPs, fp), append(rateN, r.Count), append(rateW, uint64(r.Window))
 		}
+	}
+	rates := "toUInt64(0) AS rate_n, toUInt64(0) AS rate_w"
+	var rateArgs []any
+	if len(rateFPs) > 0 {
+		rates = "transform(t_fp, ?, ?, toUInt64(0)) AS rate_n, transform(t_fp, ?, ?, toUInt64(0)) AS rate_w"
+		rateArgs = []any{rateFPs, rateN, rateFPs, rateW}
 	}
 	fpExpr, mapArgs := m.mapExpr(members)
 	// The rate is met when some Count consecutive occurrences (sorted by
@@ -140,14 +149,13 @@ FROM (
     SELECT t_fp, count() AS n, max(time_ns) AS last_ns, arraySort(groupArrayIf(time_ns, rate_n > 0)) AS ts,
         any(rate_n) AS rn, any(rate_w) AS rw
     FROM (
-        SELECT ` + fpExpr + ` AS t_fp, id, time_ns,
-            transform(t_fp, ?, ?, toUInt64(0)) AS rate_n, transform(t_fp, ?, ?, toUInt64(0)) AS rate_w
+        SELECT ` + fpExpr + ` AS t_fp, id, time_ns, ` + rates + `
         FROM ` + e.schema.DB + `.occurrences
         WHERE fingerprint IN (?) AND time >= toDateTime(?) AND time_ns > transform(fingerprint, ?, ?, toUInt64(0))
         LIMIT 1 BY id
     ) GROUP BY t_fp
 ))`
-	args := append(mapArgs, roots, rateN, roots, rateW, inSet(members), uint32(oldest/uint64(time.Second)), members, memberAt)
+	args := append(append(mapArgs, rateArgs...), inSet(members), uint32(oldest/uint64(time.Second)), members, memberAt)
 	err := e.scanRows(ctx, func(rows driver.Rows) error {
 		var fp string
 		var s exporter.Since
@@ -164,7 +172,18 @@ FROM (
 		return nil, fmt.Errorf("clickhouse: occurrences since the change: %w", err)
 	}
 	// The first release first seen after the change: a release's first
-	// sighting is the earliest over the target and its parts.
+	// sighting is the earliest over the target and its parts. Only a
+	// resolve in the next release, or a group that occurred since (for
+	// RegressedIn), needs it.
+	var need []string
+	for _, fp := range roots {
+		if changes[fp].InNextRelease || out[fp].Count > 0 {
+			need = append(need, fp)
+		}
+	}
+	if len(need) == 0 {
+		return out, nil
+	}
 	firsts := map[string]map[string]uint64{} // target → release → first seen
 	err = e.scanRows(ctx, func(rows driver.Rows) error {
 		var fp, release string
@@ -181,11 +200,11 @@ FROM (
 		}
 		return nil
 	}, "SELECT fingerprint, release, minMerge(first_seen) FROM "+e.schema.DB+".group_releases"+
-		" WHERE fingerprint IN (?) AND release != '' GROUP BY fingerprint, release", inSet(members))
+		" WHERE fingerprint IN (?) AND release != '' GROUP BY fingerprint, release", inSet(m.members(need)))
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse: releases since the change: %w", err)
 	}
-	for _, root := range roots {
+	for _, root := range need {
 		at := nanos(changes[root].At)
 		var best uint64
 		s := out[root]
