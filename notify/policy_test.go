@@ -187,3 +187,47 @@ func TestMergedFingerprintSpeaksAsTarget(t *testing.T) {
 		t.Errorf("after the merge: %s", h.Raw)
 	}
 }
+
+// Expect: ignored until a time, an occurrence before it sends nothing and
+// the first after it wakes the group once; ignored until 3 within an
+// hour, two occurrences send nothing and a batch bringing the third
+// within the hour wakes it once.
+func TestIgnoreUntilTimeAndRate(t *testing.T) {
+	r := startReceiver(t)
+	store := newStore(t)
+	tr := triage(t, store)
+	p := newPolicy(t, notify.Config{Store: store}, transports(t, nil, r)...)
+	ctx := context.Background()
+	t0 := time.Now().Add(-time.Minute)
+	occur(t, store, p, rec("fp-until", "1.0", t0), rec("fp-rate", "1.0", t0))
+	r.waitFor(t, 2)
+	until := time.Now().Add(400 * time.Millisecond)
+	if err := tr.SetState(ctx, []string{"fp-until"}, exporter.Change{Status: exporter.StatusIgnored, Ignore: exporter.Ignore{Until: until}, By: "fay"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.SetState(ctx, []string{"fp-rate"}, exporter.Change{Status: exporter.StatusIgnored,
+		Ignore: exporter.Ignore{Rate: exporter.Rate{Count: 3, Window: time.Hour}}, By: "fay"}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond)
+	occur(t, store, p, rec("fp-until", "1.0", time.Now()), rec("fp-rate", "1.0", time.Now()))
+	occur(t, store, p, rec("fp-rate", "1.0", time.Now()))
+	quiet()
+	if n := len(r.hooks()); n != 2 {
+		t.Fatalf("%d requests before the conditions were met, want the 2 announcements", n)
+	}
+	time.Sleep(time.Until(until) + 10*time.Millisecond)
+	occur(t, store, p, rec("fp-until", "1.0", time.Now()), rec("fp-rate", "1.0", time.Now()))
+	occur(t, store, p, rec("fp-until", "1.0", time.Now()), rec("fp-rate", "1.0", time.Now()))
+	r.waitFor(t, 4)
+	quiet()
+	woke := map[string]int{}
+	for _, h := range r.hooks()[2:] {
+		if h.Event == notify.EventWoke {
+			woke[h.Group.Fingerprint]++
+		}
+	}
+	if len(r.hooks()) != 4 || woke["fp-until"] != 1 || woke["fp-rate"] != 1 {
+		t.Errorf("%d requests, wake-ups %v: want one each", len(r.hooks()), woke)
+	}
+}

@@ -69,7 +69,7 @@ func TestWebhookOnly(t *testing.T) {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(p))
 	defer func() { _ = tp.Shutdown(context.Background()) }()
 	ctx, span := tp.Tracer("shop").Start(context.Background(), "GET /cart")
-	scope.CaptureException(ctx, errors.New("cart is gone"))
+	scope.CaptureException(ctx, errors.New("cart is gone for token=tok-hunter2"))
 	span.End()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -88,6 +88,9 @@ func TestWebhookOnly(t *testing.T) {
 	defer mu.Unlock()
 	if !strings.Contains(bodies[0], `"event":"new"`) || !strings.Contains(bodies[0], "cart is gone") {
 		t.Errorf("body %s", bodies[0])
+	}
+	if strings.Contains(bodies[0], "hunter2") || !strings.Contains(bodies[0], "token=**************") {
+		t.Errorf("the webhook's body is not masked: %s", bodies[0])
 	}
 }
 
