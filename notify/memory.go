@@ -15,6 +15,8 @@ type groupMemory struct {
 	thresholdAt   time.Time // when
 	spikeDay      string    // the UTC day of the last spike notification
 	seen          uint64    // occurrences this process saw, for use without a store
+	oldFor        time.Time // the resolve in the next release that oldReleases answer
+	oldReleases   []string  // releases the group had seen before that resolve (at most maxOldReleases)
 }
 
 // memory remembers at most max groups, forgetting the least recently

@@ -207,19 +207,48 @@ func (p *Policy) newRelease(ctx context.Context, g *batchGroup) string {
 	if len(versions) == 0 {
 		return ""
 	}
+	// During a rolling deploy the old pods' batches keep coming: the
+	// releases already found old for this resolve are remembered, so they
+	// cost one query, not one a batch.
+	p.mu.Lock()
+	mem := p.mem.get(g.fp)
+	allOld := mem.oldFor.Equal(ch.At) && !slices.ContainsFunc(versions, func(v string) bool { return !slices.Contains(mem.oldReleases, v) })
+	p.mu.Unlock()
+	if allOld {
+		return ""
+	}
 	known, err := lister.Releases(ctx, g.fp)
 	if err != nil {
 		p.cfg.Logger.Warn("error tracker: notification policy cannot read a group's releases", "error", err)
 		return ""
 	}
+	var old []string
+	found := ""
 	for _, v := range versions { // in the order the batch met them
 		i := slices.IndexFunc(known, func(r exporter.Release) bool { return r.Version == v })
 		if i < 0 || known[i].FirstSeen.After(ch.At) {
-			return v
+			found = v
+			break
+		}
+		old = append(old, v)
+	}
+	p.mu.Lock()
+	mem = p.mem.get(g.fp)
+	if !mem.oldFor.Equal(ch.At) {
+		mem.oldFor, mem.oldReleases = ch.At, nil
+	}
+	for _, v := range old {
+		if !slices.Contains(mem.oldReleases, v) && len(mem.oldReleases) < maxOldReleases {
+			mem.oldReleases = append(mem.oldReleases, v)
 		}
 	}
-	return ""
+	p.mu.Unlock()
+	return found
 }
+
+// maxOldReleases bounds the releases remembered per group as seen before
+// its resolve.
+const maxOldReleases = 8
 
 // change is what a person last set on the group. A store that predates
 // exporter.Change reports only Status and StatusChanged, where resolved is
