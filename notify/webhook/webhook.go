@@ -133,10 +133,19 @@ func (w *Notifier) Notify(ctx context.Context, n notify.Notification) error {
 // Body renders the request body of n in the configured format, as sent at
 // sentAt.
 func (w *Notifier) Body(n notify.Notification, sentAt time.Time) ([]byte, error) {
+	var v any = newDocument(n, sentAt)
 	if w.cfg.Format == FormatSlack {
-		return json.Marshal(slackMessage{Text: summary(n, slackEscape)})
+		v = slackMessage{Text: summary(n, slackEscape)}
 	}
-	return json.Marshal(newDocument(n, sentAt))
+	// Without Go's HTML escaping: the body is JSON for machines and chats,
+	// not for a page, and Slack's <url|text> stays readable.
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, fmt.Errorf("webhook: encode: %w", err)
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // Sign returns the signature header's value for body: "sha256=" and the
