@@ -82,13 +82,18 @@ func (o *outlet) deliver(base context.Context, cfg Config, n Notification) {
 			return
 		}
 		o.failed.Add(1)
-		if errors.Is(err, exporter.ErrPermanent) || time.Since(start)+wait > cfg.Retry.MaxElapsed {
+		pause := wait
+		var ra *retryAfterError
+		if errors.As(err, &ra) {
+			pause = max(pause, ra.after)
+		}
+		if errors.Is(err, exporter.ErrPermanent) || time.Since(start)+pause > cfg.Retry.MaxElapsed {
 			o.dropped.Add(1)
 			cfg.Logger.Warn("error tracker: notification not sent, giving up", "notifier", o.name, "event", n.Event, "id", n.ID, "error", err)
 			return
 		}
-		cfg.Logger.Info("error tracker: notification not sent, will retry", "notifier", o.name, "event", n.Event, "id", n.ID, "in", wait, "error", err)
-		t := time.NewTimer(wait)
+		cfg.Logger.Info("error tracker: notification not sent, will retry", "notifier", o.name, "event", n.Event, "id", n.ID, "in", pause, "error", err)
+		t := time.NewTimer(pause)
 		select {
 		case <-base.Done():
 			t.Stop()
@@ -112,3 +117,21 @@ func (o *outlet) attempt(base context.Context, timeout time.Duration, n Notifica
 	}()
 	return o.n.Notify(ctx, n)
 }
+
+// RetryAfter wraps err with the wait the receiver asked for (an HTTP
+// Retry-After): the policy waits at least that long before the next
+// attempt, and gives up when that would pass Retry.MaxElapsed.
+func RetryAfter(err error, after time.Duration) error {
+	if err == nil {
+		return nil
+	}
+	return &retryAfterError{err: err, after: after}
+}
+
+type retryAfterError struct {
+	err   error
+	after time.Duration
+}
+
+func (e *retryAfterError) Error() string { return e.err.Error() }
+func (e *retryAfterError) Unwrap() error { return e.err }

@@ -5,7 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +16,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/errortracker/errortracker/exporter"
 	"github.com/errortracker/errortracker/internal/testenv"
 	"github.com/errortracker/errortracker/notify"
 	"github.com/errortracker/errortracker/notify/webhook"
@@ -169,5 +173,64 @@ func TestDownWebhookDelaysNothing(t *testing.T) {
 				t.Errorf("stats %+v: want the webhook's dropped, two mails sent", st)
 			}
 		})
+	}
+}
+
+// Expect: a receiver that answers 429 with Retry-After: 1 gets the same
+// notification (same id) again no sooner than a second later, although
+// the policy's own backoff starts at 20 ms; a 500 is retried at the
+// policy's pace.
+func TestWebhookHonoursRetryAfter(t *testing.T) {
+	var mu sync.Mutex
+	var times []time.Time
+	var ids []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var doc struct {
+			ID string `json:"id"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&doc)
+		mu.Lock()
+		defer mu.Unlock()
+		times, ids = append(times, time.Now()), append(ids, doc.ID)
+		switch len(times) {
+		case 1:
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, "slow down", http.StatusTooManyRequests)
+		case 2:
+			http.Error(w, "oops", http.StatusInternalServerError)
+		}
+	}))
+	defer srv.Close()
+	w, err := webhook.New(webhook.Config{URL: srv.URL, Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newPolicy(t, notify.Config{}, w)
+	if err := p.Export(context.Background(), []exporter.Record{rec("fp-429", "1.0", time.Now())}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		n := len(times)
+		mu.Unlock()
+		if n >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d attempts within 10 s, want 3", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if d := times[1].Sub(times[0]); d < time.Second {
+		t.Errorf("retried %v after a Retry-After of 1 s", d)
+	}
+	if d := times[2].Sub(times[1]); d > 500*time.Millisecond {
+		t.Errorf("retried %v after a 500, want the policy's short backoff", d)
+	}
+	if ids[0] == "" || ids[0] != ids[1] || ids[1] != ids[2] {
+		t.Errorf("ids %q: want one id on every attempt", ids)
 	}
 }

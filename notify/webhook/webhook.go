@@ -12,6 +12,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/errortracker/errortracker/exporter"
@@ -94,7 +96,8 @@ func (c Config) Validate() error {
 }
 
 // Notify posts n, signed, within ctx and Config.Timeout. A network error,
-// 408, 429 and 5xx are worth a retry; another answer that is not 2xx is
+// 408, 429 and 5xx are worth a retry (after the answer's Retry-After
+// seconds, when it gives them); another answer that is not 2xx is
 // permanent (exporter.ErrPermanent).
 func (w *Notifier) Notify(ctx context.Context, n notify.Notification) error {
 	body, err := w.Body(n, time.Now())
@@ -124,7 +127,11 @@ func (w *Notifier) Notify(ctx context.Context, n notify.Notification) error {
 	case c >= 200 && c < 300:
 		return nil
 	case c == http.StatusRequestTimeout || c == http.StatusTooManyRequests || c >= 500:
-		return fmt.Errorf("webhook %s: %s", w.host, resp.Status)
+		err := fmt.Errorf("webhook %s: %s", w.host, resp.Status)
+		if secs, perr := strconv.Atoi(strings.TrimSpace(resp.Header.Get("Retry-After"))); perr == nil && secs > 0 {
+			return notify.RetryAfter(err, time.Duration(secs)*time.Second)
+		}
+		return err
 	default:
 		return exporter.Permanent(fmt.Errorf("webhook %s: %s", w.host, resp.Status))
 	}
