@@ -22,10 +22,11 @@
 //     condition (a time passed, N more occurrences, a rate);
 //   - EventThreshold, when a group crosses 10, 100, 1,000… occurrences, at
 //     most once per Config.ThresholdInterval;
-//   - EventSpike, when the last hour's count reaches SpikeFactor (10)
-//     times the group's hourly baseline (the mean of the 24 hours before)
-//     and at least SpikeMin (100), at most once a day per group; a group
-//     first seen within the last two hours is new, not a spike;
+//   - EventSpike, when the last hour's count (the current clock hour)
+//     reaches SpikeFactor (10) times the group's hourly baseline (the mean
+//     of the 24 hours before) and at least SpikeMin (100), at most once a
+//     day per group; a group first seen in the current clock hour or the
+//     one before is new, not a spike;
 //   - EventDigest, when more than Config.DigestAfter groups become new
 //     within Config.DigestWindow: the rest of the window together.
 //
