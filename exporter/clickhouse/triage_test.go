@@ -3,6 +3,7 @@ package clickhouse_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -466,5 +467,66 @@ func TestDeleteGroupsIsOneMutation(t *testing.T) {
 	export(t, e, record("fp-part", time.Now()))
 	if g := getGroup(t, e, "fp-part"); g.Count != 1 || g.MergedInto != "" {
 		t.Errorf("the part afresh: %+v", g)
+	}
+}
+
+// Expected: a database from before the workflow (migrations 7 to 9) keeps
+// its resolved groups resolved after the upgrade, with no author; its
+// groups have no first release (New backfills nothing), and an occurrence
+// after the upgrade regresses the group in its release.
+func TestMigrationKeepsOlderStates(t *testing.T) {
+	db := testDatabase(t)
+	newExporter(t, clickhouse.Config{Database: db})
+	ctx := context.Background()
+	conn, err := ch.Open(&ch.Options{Addr: []string{testenv.ClickHouseAddr(t)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	old := time.Now().Add(-time.Hour)
+	stmts := []string{"DROP TABLE " + db + ".group_releases_mv", "DROP TABLE " + db + ".group_releases", "DROP TABLE " + db + ".merges"}
+	for _, col := range []string{"in_next_release", "ignore_until_ns", "ignore_count", "ignore_rate_count", "ignore_rate_window_ns", "actor"} {
+		stmts = append(stmts, "ALTER TABLE "+db+".group_state DROP COLUMN "+col)
+	}
+	stmts = append(stmts,
+		"ALTER TABLE "+db+".schema_migrations DELETE WHERE version IN (7, 8, 9)",
+		fmt.Sprintf("INSERT INTO %s.occurrences (id, fingerprint, time, time_ns, type, message, service_version) SELECT 'old-1', 'fp-old', toDateTime(%d), toUInt64(%d), 'T', 'from before', '0.9'",
+			db, old.Unix(), old.UnixNano()),
+		fmt.Sprintf("INSERT INTO %s.group_state (fingerprint, status, changed_ns, version) SELECT 'fp-old', 'resolved', toUInt64(%d), toUInt64(%d)",
+			db, old.Add(time.Minute).UnixNano(), old.Add(time.Minute).UnixNano()),
+	)
+	for _, stmt := range stmts {
+		if err := conn.Exec(ctx, stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	waitNoMutations(t, conn, db)
+
+	e := newExporter(t, clickhouse.Config{Database: db})
+	g := getGroup(t, e, "fp-old")
+	if g.Status != exporter.StatusResolved || g.Change.By != "" || g.FirstRelease != "" || g.LastRelease != "" {
+		t.Errorf("an older group after the upgrade: %s by %q, releases %q %q", g.Status, g.Change.By, g.FirstRelease, g.LastRelease)
+	}
+	if page := mustList(t, e, exporter.GroupQuery{NewInRelease: "0.9"}); len(page.Groups) != 0 {
+		t.Errorf("an older group is new in its release: %s", fps(page))
+	}
+	export(t, e, record("fp-old", time.Now(), func(r *exporter.Record) { r.ServiceVersion = "1.0" }))
+	g = getGroup(t, e, "fp-old")
+	if g.Status != exporter.StatusOpen || !g.Regressed || g.RegressedIn != "1.0" || g.FirstRelease != "" || g.LastRelease != "1.0" {
+		t.Errorf("after a new occurrence: %s regressed %v in %q, releases %q %q", g.Status, g.Regressed, g.RegressedIn, g.FirstRelease, g.LastRelease)
+	}
+}
+
+func waitNoMutations(t *testing.T, conn ch.Conn, db string) {
+	t.Helper()
+	for {
+		var pending uint64
+		if err := conn.QueryRow(context.Background(), "SELECT count() FROM system.mutations WHERE database = ? AND is_done = 0", db).Scan(&pending); err != nil {
+			t.Fatal(err)
+		}
+		if pending == 0 {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
