@@ -141,6 +141,7 @@ func TestThreeOccurrencesOneMail(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	in.WaitFor(t, 1) // the mail goes out from the transport's queue, after Export
 	time.Sleep(100 * time.Millisecond)
 	if n := len(in.Messages()); n != 1 {
 		t.Errorf("three occurrences of one group sent %d mails, want 1", n)
@@ -296,6 +297,7 @@ func TestThresholds(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	in.WaitFor(t, 5)
 	time.Sleep(50 * time.Millisecond)
 	if n := len(in.Messages()); n != 5 {
 		t.Errorf("%d mails, want 5: the 100 mail waits for the interval", n)

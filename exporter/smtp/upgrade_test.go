@@ -112,6 +112,7 @@ func TestUpgradeToV3AnnouncesNoOldGroup(t *testing.T) {
 	after := newMailer(t, cfg)
 	tp := pipeline(t, processor.WithExporter(store), processor.WithExporter(after))
 	occurrences(t, tp)
+	in.WaitFor(t, 5)                   // the mails go out from the transport's queue, after Export
 	time.Sleep(300 * time.Millisecond) // a mail that should not come has time to
 	msgs := in.Messages()[3:]
 	var subjects []string
