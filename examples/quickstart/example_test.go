@@ -23,6 +23,7 @@ import (
 	"github.com/errortracker/errortracker/exporter/clickhouse"
 	"github.com/errortracker/errortracker/exporter/smtp"
 	"github.com/errortracker/errortracker/internal/testenv"
+	"github.com/errortracker/errortracker/notify"
 	"github.com/errortracker/errortracker/notify/setup"
 	"github.com/errortracker/errortracker/processor"
 	"github.com/errortracker/errortracker/scope"
@@ -45,12 +46,15 @@ func serve(ctx context.Context, addr string) error {
 	if err != nil {
 		return err
 	}
-	// nil unless APP_ERROR_SEND_NOTIFICATION is on
-	mail, _, err := setup.ProcessorOption(cfg, setup.Config{SMTP: smtp.Config{Addr: os.Getenv("SMTP_ADDR"), Store: store}})
+	// E-mail and the webhook, as APP_ERROR_* say; nil unless APP_ERROR_SEND_NOTIFICATION is on.
+	notifications, _, err := setup.ProcessorOption(cfg, setup.Config{
+		SMTP:   smtp.Config{Addr: os.Getenv("SMTP_ADDR")},
+		Policy: notify.Config{Store: store}, // new groups and regressions across restarts and instances
+	})
 	if err != nil {
 		return err
 	}
-	p, err := processor.New(cfg, processor.WithExporter(store), mail)
+	p, err := processor.New(cfg, processor.WithExporter(store), notifications)
 	if err != nil {
 		return err
 	}
