@@ -92,7 +92,7 @@ func (e *Exporter) readMerges(ctx context.Context) (merges, error) {
 		err := rows.Scan(&part, &target)
 		direct[part] = target
 		return err
-	}, "SELECT part, argMax(target, version) FROM "+e.schema.DB+".merges GROUP BY part HAVING argMax(merged, version) = 1")
+	}, e.sql("merges", sqlData{}))
 	if err != nil {
 		return merges{}, fmt.Errorf("clickhouse: read merges: %w", err)
 	}

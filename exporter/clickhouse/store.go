@@ -19,20 +19,6 @@ import (
 	"github.com/errortracker/errortracker/exporter"
 )
 
-// The summary of a group: one row per group once merged. Every query reads
-// it through this one expression list, so a column is added in one place.
-const groupSummary = `minMerge(first_seen) AS first_ns,
-    maxMerge(last_seen) AS last_ns,
-    argMaxMerge(type) AS g_type,
-    argMaxMerge(message) AS g_message,
-    argMaxMerge(service) AS g_service,
-    argMaxMerge(environment) AS g_environment,
-    argMaxMerge(host) AS g_host,
-    argMaxMerge(method) AS g_method,
-    argMaxMerge(path) AS g_path,
-    argMaxMerge(route) AS g_route,
-    argMaxMerge(trace_id) AS g_trace_id`
-
 // ListGroups returns one page of groups. Paging and ordering first pick the
 // page's fingerprints from groups, a one-row-per-group summary of cheap
 // aggregates (last and first seen, rows stored, latest fields); the exact
@@ -63,56 +49,44 @@ func (e *Exporter) ListGroups(ctx context.Context, q exporter.GroupQuery) (expor
 // whether the page is exact: an attempt filled it, or the last one read was
 // final.
 func (e *Exporter) listGroups(ctx context.Context, q exporter.GroupQuery, m merges, attempts []listAttempt) (exporter.GroupPage, bool, error) {
-	fpCol, fpExpr, mapArgs := "fingerprint", "fingerprint", []any(nil)
+	d := sqlData{Group: "fingerprint"}
+	var mapArgs []any
 	if m.any() {
-		fpCol = "t_fp"
-		fpExpr, mapArgs = m.mapExpr(m.allMembers())
-		fpExpr += " AS t_fp"
+		d.Group, d.Merged = "t_fp", true
+		d.Map, mapArgs = m.mapExpr(m.allMembers())
 	}
-	var having []string
 	var args []any
 	add := func(cond string, a ...any) {
-		having = append(having, cond)
+		d.Having = append(d.Having, e.sql(cond, d))
 		args = append(args, a...)
 	}
 	if q.Service != "" {
-		add("p_service = ?", q.Service)
+		add("list_service", q.Service)
 	}
 	if q.Environment != "" {
-		add("p_environment = ?", q.Environment)
+		add("list_environment", q.Environment)
 	}
 	if q.Type != "" {
-		add("p_type = ?", q.Type)
+		add("list_type", q.Type)
 	}
 	if !q.Since.IsZero() {
-		add("last_ns >= ?", uint64(q.Since.UnixNano()))
+		add("list_since", uint64(q.Since.UnixNano()))
 	}
 	if !q.Until.IsZero() {
-		add("last_ns < ?", uint64(q.Until.UnixNano()))
+		add("list_until", uint64(q.Until.UnixNano()))
 	}
 	if q.Search != "" {
-		add("(positionCaseInsensitiveUTF8(p_type, ?) > 0 OR positionCaseInsensitiveUTF8(p_message, ?) > 0 OR positionCaseInsensitiveUTF8(p_path, ?) > 0)",
-			q.Search, q.Search, q.Search)
+		add("list_search", q.Search, q.Search, q.Search)
 	}
 	if e.cfg.RetentionDays > 0 { // groups whose occurrences retention dropped
-		add("last_ns >= ?", uint64(time.Now().Add(-time.Duration(e.cfg.RetentionDays)*24*time.Hour).UnixNano()))
+		add("list_since", uint64(time.Now().Add(-time.Duration(e.cfg.RetentionDays)*24*time.Hour).UnixNano()))
 	}
-	releases := e.schema.DB + ".group_releases"
-	mapRelease, _ := m.mapExpr(m.allMembers())
 	if q.Release != "" {
-		add(fpCol+" IN (SELECT "+mapRelease+" FROM "+releases+" WHERE release = ?)", append(slices.Clone(mapArgs), q.Release)...)
+		add("list_release", append(slices.Clone(mapArgs), q.Release)...)
 	}
 	if q.NewInRelease != "" {
-		// The group's earliest release is this one, and it holds the
-		// group's first sighting: a group older than the releases table
-		// is not new in the first release it was seen in since.
-		a := append(slices.Clone(mapArgs), mapArgs...)
-		a = append(append(a, mapArgs...), q.NewInRelease, q.NewInRelease)
-		add("("+fpCol+", first_ns) IN (SELECT r_fp, r_first FROM ("+
-			"SELECT r_fp, min(f) AS r_first, argMin(release, f) AS r_release FROM ("+
-			"SELECT "+mapRelease+" AS r_fp, release, minMerge(first_seen) AS f FROM "+releases+
-			" WHERE "+mapRelease+" IN (SELECT "+mapRelease+" FROM "+releases+" WHERE release = ?)"+
-			" GROUP BY r_fp, release) GROUP BY r_fp HAVING r_release = ?))", a...)
+		a := slices.Concat(mapArgs, mapArgs, mapArgs, []any{q.NewInRelease, q.NewInRelease})
+		add("list_new_in_release", a...)
 	}
 	if q.Status != "" {
 		resolved, ignored, err := e.quietGroups(ctx, m)
@@ -123,23 +97,22 @@ func (e *Exporter) listGroups(ctx context.Context, q exporter.GroupQuery, m merg
 		// them alone, not through the windows or snapshots made for
 		// reading a few of many.
 		only := func(fps []string) []listAttempt {
-			return []listAttempt{{where: "fingerprint IN (?)", args: []any{inSet(m.members(fps))}, final: true}}
+			return []listAttempt{{where: e.sql("list_only", d), args: []any{inSet(m.members(fps))}, final: true}}
 		}
 		switch {
 		case q.Status == exporter.StatusOpen && len(resolved)+len(ignored) > 0:
-			add(fpCol+" NOT IN (?)", inSet(append(resolved, ignored...)))
+			add("list_not_in", inSet(append(resolved, ignored...)))
 		case q.Status == exporter.StatusResolved && len(resolved) > 0:
-			add(fpCol+" IN (?)", inSet(resolved))
+			add("list_in", inSet(resolved))
 			attempts = only(resolved)
 		case q.Status == exporter.StatusIgnored && len(ignored) > 0:
-			add(fpCol+" IN (?)", inSet(ignored))
+			add("list_in", inSet(ignored))
 			attempts = only(ignored)
 		case q.Status != exporter.StatusOpen:
 			return exporter.GroupPage{Page: q.Page, PageSize: q.PageSize}, true, nil // none has it
 		}
 	}
 	// Only the fields a filter reads are merged for every group.
-	fields := []string{fpExpr, "maxMerge(last_seen) AS last_ns", "minMerge(first_seen) AS first_ns", "countMerge(rows) AS n"}
 	for _, f := range []struct {
 		col  string
 		used bool
@@ -148,35 +121,30 @@ func (e *Exporter) listGroups(ctx context.Context, q exporter.GroupQuery, m merg
 		{"type", q.Type != "" || q.Search != ""}, {"message", q.Search != ""}, {"path", q.Search != ""},
 	} {
 		if f.used {
-			fields = append(fields, "argMaxMerge("+f.col+") AS p_"+f.col)
+			d.Fields = append(d.Fields, f.col)
 		}
 	}
+	d.Order, d.Offset, d.Limit = order(q)
 	var fps []string
 	exact := false
 	for _, a := range attempts {
-		from := " FROM " + e.schema.DB + ".groups"
+		ad := d
 		wargs := slices.Clone(mapArgs)
 		if a.where != "" {
-			from += " WHERE " + a.where
+			ad.Where = a.where
 			wargs = append(wargs, a.args...)
 			if m.any() {
 				// A recent part brings its target, and the target's
 				// rows are all needed to sum it up.
-				from += " OR fingerprint IN (?)"
 				wargs = append(wargs, inSet(m.allMembers()))
 			}
 		}
 		wargs = append(wargs, args...)
-		inner := "SELECT " + strings.Join(fields, ", ") + from + " GROUP BY " + fpCol
-		conds := having
 		if a.having != "" {
-			conds = append(conds[:len(conds):len(conds)], a.having)
+			ad.Having = append(slices.Clip(d.Having), a.having)
 			wargs = append(wargs, a.havingArgs...)
 		}
-		if len(conds) > 0 {
-			inner += " HAVING " + strings.Join(conds, " AND ")
-		}
-		query := "SELECT " + fpCol + " FROM (" + inner + ") AS g" + order(q, fpCol)
+		query := e.sql("list", ad)
 		fps = fps[:0]
 		if err := e.selectStrings(ctx, &fps, query, wargs...); err != nil {
 			return exporter.GroupPage{}, false, fmt.Errorf("clickhouse: list groups: %w", err)
@@ -207,7 +175,7 @@ func (e *Exporter) listGroups(ctx context.Context, q exporter.GroupQuery, m merg
 // happened to those since. Its cost grows with those groups, not with the
 // store.
 func (e *Exporter) quietGroups(ctx context.Context, m merges) (resolved, ignored []string, err error) {
-	changes, err := e.readStates(ctx, "", " HAVING argMax(status, version) != ?", string(exporter.StatusOpen))
+	changes, err := e.readStates(ctx, nil)
 	if err != nil {
 		return nil, nil, fmt.Errorf("clickhouse: read states: %w", err)
 	}
@@ -262,7 +230,7 @@ func (e *Exporter) listAttempts(ctx context.Context, q exporter.GroupQuery, m me
 		for _, window := range listWindows() {
 			if window > 0 {
 				out = append(out, listAttempt{
-					where: "fingerprint IN (SELECT fingerprint FROM " + e.schema.DB + ".occurrences WHERE time >= toDateTime(?))",
+					where: e.sql("list_window", sqlData{}),
 					args:  []any{uint32(anchor.Add(-window).Unix())},
 				})
 			}
@@ -284,7 +252,7 @@ func (e *Exporter) newestOccurrence(ctx context.Context, now time.Time) time.Tim
 	since := uint32(now.Add(-3 * 24 * time.Hour).Unix())
 	err := e.scanRows(ctx, func(rows driver.Rows) error {
 		return rows.Scan(&newest)
-	}, "SELECT toUInt32(max(time)) FROM "+e.schema.DB+".occurrences WHERE time >= toDateTime(?)", since)
+	}, e.sql("newest_occurrence", sqlData{}), since)
 	if err != nil || newest < since {
 		return now // no recent occurrence, or no answer: the windows widen from now
 	}
@@ -297,39 +265,21 @@ func listWindows() []time.Duration {
 	return []time.Duration{5 * time.Minute, time.Hour, 8 * time.Hour, 3 * 24 * time.Hour, 24 * 24 * time.Hour, 0}
 }
 
-// order is the list's order and page; fpCol names the group's column.
-func order(q exporter.GroupQuery, fpCol string) string {
-	keys := "last_ns DESC"
+// order is the list's sort keys and page: its offset, and its size and
+// one more, which tells whether a next page exists.
+func order(q exporter.GroupQuery) (keys string, offset, limit int) {
+	keys = "last_ns DESC"
 	if o, ok := orderFor(q.Sort); ok {
 		keys = o.keys // the snapshots' order (sortsnapshot.go)
 	}
-	return fmt.Sprintf(" ORDER BY %s, %s LIMIT %d, %d", keys, fpCol, (q.Page-1)*q.PageSize, q.PageSize+1)
+	return keys, (q.Page - 1) * q.PageSize, q.PageSize + 1
 }
 
 // countsQuery counts the distinct occurrences of each group within
-// retention. An id has one time, so it falls on one day: the count is the
-// sum of the days' distinct counts. A day whose background merges are done
-// holds one state, which finalizeAggregation reads without building one
-// hash set of every id of the group; the days still split over parts are
-// merged. For a group of a million occurrences this halves the page's
-// slowest read. In a cluster, where the subqueries would be a second
-// distributed read on every shard, the states are merged as one.
-func (e *Exporter) countsQuery() string {
-	gc := e.schema.DB + ".group_counts"
-	if e.schema.Cluster != "" {
-		return "SELECT fingerprint, uniqExactMerge(occurrences) FROM " + gc +
-			" WHERE fingerprint IN (?) AND day >= toDate(toDateTime(?)) GROUP BY fingerprint"
-	}
-	days := func(cond string) string {
-		return "(fingerprint, day) IN (SELECT fingerprint, day FROM " + gc +
-			" WHERE fingerprint IN (?) AND day >= toDate(toDateTime(?)) GROUP BY fingerprint, day HAVING count() " + cond + ")"
-	}
-	return "SELECT fingerprint, sum(c) FROM (" +
-		"SELECT fingerprint, finalizeAggregation(occurrences) AS c FROM " + gc + " WHERE " + days("= 1") +
-		" UNION ALL " +
-		"SELECT fingerprint, uniqExactMerge(occurrences) AS c FROM " + gc + " WHERE " + days("> 1") + " GROUP BY fingerprint, day" +
-		") GROUP BY fingerprint"
-}
+// retention (queries/groups.sql: counts). For a group of a million
+// occurrences, reading a merged day's one state halves the page's slowest
+// read.
+func (e *Exporter) countsQuery() string { return e.sql("counts", sqlData{}) }
 
 // countsArgs are countsQuery's arguments.
 func (e *Exporter) countsArgs(set any, since uint32) []any {
@@ -381,7 +331,7 @@ func (e *Exporter) groups(ctx context.Context, fps []string, m merges) (map[stri
 		}, e.countsQuery(), e.countsArgs(set, since)...)
 	})
 	wg.Go(func() {
-		changes, statesErr = e.readStates(ctx, " WHERE fingerprint IN (?)", "", inSet(fps))
+		changes, statesErr = e.readStates(ctx, fps)
 	})
 	wg.Go(func() {
 		releasesErr = e.scanRows(ctx, func(rows driver.Rows) error {
@@ -390,10 +340,10 @@ func (e *Exporter) groups(ctx context.Context, fps []string, m merges) (map[stri
 			err := rows.Scan(&fp, &r.name, &r.first, &r.last)
 			releases[m.root(fp)] = append(releases[m.root(fp)], r)
 			return err
-		}, "SELECT fingerprint, release, minMerge(first_seen), maxMerge(last_seen) FROM "+e.schema.DB+".group_releases"+
-			" WHERE fingerprint IN (?) GROUP BY fingerprint, release", set)
+		}, e.sql("group_releases", sqlData{}), set)
 	})
 	fpExpr, mapArgs := m.mapExpr(members)
+	summary := e.sql("summary", sqlData{Map: fpExpr})
 	firsts := map[string]uint64{}
 	summaryErr := e.scanRows(ctx, func(rows driver.Rows) error {
 		var g exporter.Group
@@ -409,8 +359,7 @@ func (e *Exporter) groups(ctx context.Context, fps []string, m merges) (map[stri
 		firsts[g.Fingerprint] = firstNs
 		out[g.Fingerprint] = groupRead{Group: g}
 		return nil
-	}, "SELECT "+fpExpr+" AS t_fp, "+groupSummary+" FROM "+e.schema.DB+".groups WHERE fingerprint IN (?) GROUP BY t_fp",
-		append(mapArgs, set)...)
+	}, summary, append(mapArgs, set)...)
 	wg.Wait()
 	if err := errors.Join(summaryErr, countsErr, statesErr, releasesErr); err != nil {
 		return nil, fmt.Errorf("clickhouse: read groups: %w", err)
@@ -530,9 +479,7 @@ func (e *Exporter) ListOccurrences(ctx context.Context, fingerprint string, page
 	if err != nil {
 		return nil, false, err
 	}
-	query := "SELECT " + strings.Join(occurrenceSelect, ", ") + " FROM " + e.schema.DB + ".occurrences" +
-		" WHERE fingerprint IN (?) ORDER BY time_ns DESC, id LIMIT 1 BY id" +
-		fmt.Sprintf(" LIMIT %d, %d", (q.Page-1)*q.PageSize, q.PageSize+1)
+	query := e.sql("occurrences_page", sqlData{Columns: occurrenceSelect, Offset: (q.Page - 1) * q.PageSize, Limit: q.PageSize + 1})
 	var recs []exporter.Record
 	err = e.scanRows(ctx, func(rows driver.Rows) error {
 		r, err := scanRecord(rows)
@@ -605,7 +552,7 @@ func (e *Exporter) groupSpan(ctx context.Context, fingerprint string) (span, err
 		}
 		found = true
 		return err
-	}, "SELECT fingerprint, minMerge(first_seen), maxMerge(last_seen) FROM "+e.schema.DB+".groups WHERE fingerprint IN (?) GROUP BY fingerprint", inSet(sp.members))
+	}, e.sql("span", sqlData{}), inSet(sp.members))
 	if err != nil {
 		return span{}, fmt.Errorf("clickhouse: read group: %w", err)
 	}
@@ -656,14 +603,11 @@ func (e *Exporter) occurrencesBefore(ctx context.Context, sp span, c occurrenceC
 		if top > window && top-window > first {
 			lo = top - window
 		}
-		query := "SELECT " + strings.Join(occurrenceSelect, ", ") + " FROM " + e.schema.DB + ".occurrences" +
-			" WHERE fingerprint IN (?) AND time_ns >= ? AND time >= toDateTime(?)"
+		query := e.sql("occurrences_window", sqlData{Columns: occurrenceSelect, Cursor: c.ns != 0, Limit: size + 1})
 		args := []any{inSet(sp.members), lo, lo / uint64(time.Second)}
 		if c.ns != 0 {
-			query += " AND (time_ns < ? OR time_ns = ? AND id > ?)"
 			args = append(args, c.ns, c.ns, c.id)
 		}
-		query += fmt.Sprintf(" ORDER BY time_ns DESC, id LIMIT 1 BY id LIMIT %d", size+1)
 		var recs []exporter.Record
 		err := e.scanRows(ctx, func(rows driver.Rows) error {
 			r, err := scanRecord(rows)
@@ -737,7 +681,7 @@ var syncInsert = ch.Settings{"insert_distributed_sync": 1}
 func (e *Exporter) waitMutations(ctx context.Context) error {
 	for {
 		var pending uint64
-		err := e.conn.QueryRow(ctx, "SELECT count() FROM system.mutations WHERE database = ? AND is_done = 0", e.schema.DB).Scan(&pending)
+		err := e.conn.QueryRow(ctx, e.sql("pending_mutations", sqlData{}), e.schema.DB).Scan(&pending)
 		if err != nil {
 			return fmt.Errorf("clickhouse: wait for delete: %w", err)
 		}
@@ -781,8 +725,7 @@ func (e *Exporter) HourlyCounts(ctx context.Context, fingerprints []string, days
 		err := rows.Scan(&fp, &hour, &n)
 		byRoot[fp] = append(byRoot[fp], exporter.HourCount{Hour: time.Unix(int64(hour), 0).UTC(), Count: n})
 		return err
-	}, "SELECT "+fpExpr+" AS t_fp, toUInt32(toStartOfHour(time)) AS hour, uniqExact(id) FROM "+e.schema.DB+".occurrences"+
-		" WHERE fingerprint IN (?) AND time >= toDateTime(?) GROUP BY t_fp, hour ORDER BY t_fp, hour", append(mapArgs, inSet(members), since)...)
+	}, e.sql("hourly_counts", sqlData{Map: fpExpr}), append(mapArgs, inSet(members), since)...)
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse: hourly counts: %w", err)
 	}

@@ -19,11 +19,6 @@ var _ exporter.Triage = (*Exporter)(nil)
 // read from, in this order (see stateRow and scanChange).
 const stateColumns = "status, changed_ns, in_next_release, ignore_until_ns, ignore_count, ignore_rate_count, ignore_rate_window_ns, actor"
 
-// latestStateColumns reads the newest value of each of stateColumns.
-const latestStateColumns = `argMax(status, version), argMax(changed_ns, version), argMax(in_next_release, version),
-    argMax(ignore_until_ns, version), argMax(ignore_count, version), argMax(ignore_rate_count, version),
-    argMax(ignore_rate_window_ns, version), argMax(actor, version)`
-
 // stateRow is one row of group_state: a Change on a group. The newest
 // version wins at read time.
 type stateRow struct {
@@ -65,11 +60,14 @@ func (e *Exporter) insertStates(ctx context.Context, rows ...stateRow) error {
 	return batch.Send()
 }
 
-// readStates reads the newest Change of the groups the query's condition
-// selects: fingerprint IN (?) for some, or every group a person set.
-func (e *Exporter) readStates(ctx context.Context, where, having string, args ...any) (map[string]exporter.Change, error) {
+// readStates reads the newest Change of the given groups, or with none
+// given, of every group whose newest status is not open.
+func (e *Exporter) readStates(ctx context.Context, fps []string) (map[string]exporter.Change, error) {
 	out := map[string]exporter.Change{}
-	query := "SELECT fingerprint, " + latestStateColumns + " FROM " + e.schema.DB + ".group_state" + where + " GROUP BY fingerprint" + having
+	query, arg := e.sql("states", sqlData{Of: true}), any(inSet(fps))
+	if fps == nil {
+		query, arg = e.sql("states", sqlData{}), string(exporter.StatusOpen)
+	}
 	err := e.scanRows(ctx, func(rows driver.Rows) error {
 		var fp, status, by string
 		var at, until, count, rateCount, rateWindow uint64
@@ -83,7 +81,7 @@ func (e *Exporter) readStates(ctx context.Context, where, having string, args ..
 				Rate: exporter.Rate{Count: rateCount, Window: time.Duration(rateWindow)}},
 		}
 		return nil
-	}, query, args...)
+	}, query, arg)
 	return out, err
 }
 
@@ -130,31 +128,15 @@ func (e *Exporter) since(ctx context.Context, changes map[string]exporter.Change
 			rateFPs, rateN, rateW = append(rateFPs, fp), append(rateN, r.Count), append(rateW, uint64(r.Window))
 		}
 	}
-	rates := "toUInt64(0) AS rate_n, toUInt64(0) AS rate_w"
 	var rateArgs []any
 	if len(rateFPs) > 0 {
-		rates = "transform(t_fp, ?, ?, toUInt64(0)) AS rate_n, transform(t_fp, ?, ?, toUInt64(0)) AS rate_w"
 		rateArgs = []any{rateFPs, rateN, rateFPs, rateW}
 	}
 	fpExpr, mapArgs := m.mapExpr(members)
 	// The rate is met when some Count consecutive occurrences (sorted by
 	// time) span at most the window: t[i+N-1] - t[i] <= window. Only the
 	// groups ignored until a rate collect their times.
-	query := `SELECT t_fp, n, last_ns, notEmpty(spans) AND arrayReduce('min', spans) <= rw
-FROM (
-    SELECT t_fp, n, last_ns, rw, arrayMap((a, b) -> b - a,
-        arraySlice(ts, 1, greatest(toInt64(length(ts)) - toInt64(rn) + 1, 0)),
-        arraySlice(ts, greatest(rn, 1), greatest(toInt64(length(ts)) - toInt64(rn) + 1, 0))) AS spans
-    FROM (
-    SELECT t_fp, count() AS n, max(time_ns) AS last_ns, arraySort(groupArrayIf(time_ns, rate_n > 0)) AS ts,
-        any(rate_n) AS rn, any(rate_w) AS rw
-    FROM (
-        SELECT ` + fpExpr + ` AS t_fp, id, time_ns, ` + rates + `
-        FROM ` + e.schema.DB + `.occurrences
-        WHERE fingerprint IN (?) AND time >= toDateTime(?) AND time_ns > transform(fingerprint, ?, ?, toUInt64(0))
-        LIMIT 1 BY id
-    ) GROUP BY t_fp
-))`
+	query := e.sql("since", sqlData{Map: fpExpr, Rates: len(rateFPs) > 0})
 	args := append(append(mapArgs, rateArgs...), inSet(members), uint32(oldest/uint64(time.Second)), members, memberAt)
 	err := e.scanRows(ctx, func(rows driver.Rows) error {
 		var fp string
@@ -199,8 +181,7 @@ FROM (
 			firsts[root][release] = first
 		}
 		return nil
-	}, "SELECT fingerprint, release, minMerge(first_seen) FROM "+e.schema.DB+".group_releases"+
-		" WHERE fingerprint IN (?) AND release != '' GROUP BY fingerprint, release", inSet(m.members(need)))
+	}, e.sql("since_releases", sqlData{}), inSet(m.members(need)))
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse: releases since the change: %w", err)
 	}
@@ -228,7 +209,7 @@ func (e *Exporter) requireGroups(ctx context.Context, fps []string) error {
 		return nil
 	}
 	var known []string
-	if err := e.selectStrings(ctx, &known, "SELECT DISTINCT fingerprint FROM "+e.schema.DB+".groups WHERE fingerprint IN (?)", inSet(fps)); err != nil {
+	if err := e.selectStrings(ctx, &known, e.sql("known", sqlData{}), inSet(fps)); err != nil {
 		return fmt.Errorf("clickhouse: find groups: %w", err)
 	}
 	var missing []string
@@ -338,8 +319,7 @@ func (e *Exporter) Releases(ctx context.Context, fingerprint string) ([]exporter
 		r.FirstSeen, r.LastSeen = fromNanos(first), fromNanos(last)
 		out = append(out, r)
 		return nil
-	}, "SELECT release, minMerge(first_seen) AS first_ns, maxMerge(last_seen), uniqMerge(occurrences) FROM "+e.schema.DB+".group_releases"+
-		" WHERE fingerprint IN (?) AND release != '' GROUP BY release ORDER BY first_ns DESC, release", inSet(m.members([]string{m.root(fingerprint)})))
+	}, e.sql("releases", sqlData{}), inSet(m.members([]string{m.root(fingerprint)})))
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse: releases: %w", err)
 	}
