@@ -155,7 +155,8 @@ func (e *Exporter) insertMerges(ctx context.Context, rows ...mergeRow) error {
 // The target's state stays; the parts' own states are kept, unused, for an
 // unmerge.
 func (e *Exporter) Merge(ctx context.Context, target string, parts []string, by string) error {
-	if err := exporter.CheckActor(by); err != nil {
+	by, err := actor(by)
+	if err != nil {
 		return err
 	}
 	if len(parts) == 0 {
@@ -163,9 +164,6 @@ func (e *Exporter) Merge(ctx context.Context, target string, parts []string, by 
 	}
 	if err := e.requireGroups(ctx, append([]string{target}, parts...)); err != nil {
 		return err
-	}
-	if by == "" {
-		by = exporter.ActorAPI
 	}
 	m, err := e.readMerges(ctx)
 	if err != nil {
@@ -200,11 +198,9 @@ func (e *Exporter) Unmerge(ctx context.Context, part string, by string) error {
 	if err := exporter.CheckFingerprint(part); err != nil {
 		return err
 	}
-	if err := exporter.CheckActor(by); err != nil {
+	by, err := actor(by)
+	if err != nil {
 		return err
-	}
-	if by == "" {
-		by = exporter.ActorAPI
 	}
 	m, err := e.readMerges(ctx)
 	if err != nil {
@@ -218,4 +214,15 @@ func (e *Exporter) Unmerge(ctx context.Context, part string, by string) error {
 		return fmt.Errorf("clickhouse: unmerge: %w", err)
 	}
 	return nil
+}
+
+// actor checks who makes a merge or an unmerge; nobody is exporter.ActorAPI.
+func actor(by string) (string, error) {
+	if err := exporter.CheckActor(by); err != nil {
+		return "", err
+	}
+	if by == "" {
+		return exporter.ActorAPI, nil
+	}
+	return by, nil
 }

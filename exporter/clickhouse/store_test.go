@@ -61,16 +61,7 @@ func TestMigrationUpgradesAnOlderDatabase(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for {
-		var pending uint64
-		if err := conn.QueryRow(ctx, "SELECT count() FROM system.mutations WHERE database = ? AND is_done = 0", db).Scan(&pending); err != nil {
-			t.Fatal(err)
-		}
-		if pending == 0 {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitNoMutations(t, conn, db)
 
 	e := newExporter(t, clickhouse.Config{Database: db})
 	_, old, err := e.GetGroup(ctx, "fp-old")

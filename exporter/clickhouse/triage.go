@@ -224,6 +224,20 @@ func (e *Exporter) requireGroups(ctx context.Context, fps []string) error {
 	return nil
 }
 
+// knownRoots checks that the store holds every fingerprint given (see
+// requireGroups) and returns the merge map and the groups they count in,
+// each once: a part stands for its target.
+func (e *Exporter) knownRoots(ctx context.Context, fps []string) (merges, []string, error) {
+	if err := e.requireGroups(ctx, fps); err != nil || len(fps) == 0 {
+		return merges{}, nil, err
+	}
+	m, err := e.readMerges(ctx)
+	if err != nil {
+		return merges{}, nil, err
+	}
+	return m, m.roots(fps), nil
+}
+
 // SetState records a change on every group given, in one INSERT, all or
 // none: an invalid change or fingerprint is ErrInvalid, an unknown
 // fingerprint ErrNotFound, and then nothing is written. A merged part
@@ -236,14 +250,8 @@ func (e *Exporter) SetState(ctx context.Context, fingerprints []string, c export
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	if err := e.requireGroups(ctx, fingerprints); err != nil {
-		return err
-	}
-	if len(fingerprints) == 0 {
-		return nil
-	}
-	m, err := e.readMerges(ctx)
-	if err != nil {
+	m, roots, err := e.knownRoots(ctx, fingerprints)
+	if err != nil || len(roots) == 0 {
 		return err
 	}
 	now := time.Now()
@@ -253,7 +261,6 @@ func (e *Exporter) SetState(ctx context.Context, fingerprints []string, c export
 	if c.By == "" {
 		c.By = exporter.ActorAPI
 	}
-	roots := m.roots(fingerprints)
 	if c.InNextRelease {
 		if err := e.backfillReleases(ctx, m.members(roots)); err != nil {
 			return err
@@ -334,17 +341,11 @@ func (e *Exporter) Releases(ctx context.Context, fingerprint string) ([]exporter
 // ErrNotFound. On a single server it waits until the mutations are done
 // (or ctx ends); in cluster mode they finish shortly after.
 func (e *Exporter) DeleteGroups(ctx context.Context, fingerprints []string) error {
-	if err := e.requireGroups(ctx, fingerprints); err != nil {
+	m, roots, err := e.knownRoots(ctx, fingerprints)
+	if err != nil || len(roots) == 0 {
 		return err
 	}
-	if len(fingerprints) == 0 {
-		return nil
-	}
-	m, err := e.readMerges(ctx)
-	if err != nil {
-		return err
-	}
-	members := m.members(m.roots(fingerprints))
+	members := m.members(roots)
 	set := inSet(members)
 	for _, table := range []string{"occurrences", "groups", "group_counts", "group_releases"} {
 		stmt := "ALTER TABLE " + e.schema.DB + "." + table + e.schema.Local() + e.schema.OnCluster() + " DELETE WHERE fingerprint IN (?)"
