@@ -37,11 +37,22 @@ func (e *Exporter) ListGroups(ctx context.Context, q exporter.GroupQuery) (expor
 	if err != nil {
 		return exporter.GroupPage{}, err
 	}
-	m, err := e.readMerges(ctx)
-	if err != nil {
-		return exporter.GroupPage{}, err
+	// The merge map and the list's first read (the newest occurrence)
+	// do not depend on each other: they are read at once, so that the
+	// map costs the default list no round trip of its own.
+	var m merges
+	var mErr error
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		m, mErr = e.readMerges(ctx)
+	}()
+	attempts := e.listAttempts(ctx, q, func() merges { <-read; return m })
+	<-read
+	if mErr != nil {
+		return exporter.GroupPage{}, mErr
 	}
-	page, _, err := e.listGroups(ctx, q, m, e.listAttempts(ctx, q, m))
+	page, _, err := e.listGroups(ctx, q, m, attempts)
 	return page, err
 }
 
@@ -221,7 +232,10 @@ type listAttempt struct {
 // are read first (sortsnapshot.go). A cut at Until, and a cluster (where the
 // subqueries would be a second distributed read on every shard), read
 // every group.
-func (e *Exporter) listAttempts(ctx context.Context, q exporter.GroupQuery, m merges) []listAttempt {
+//
+// merged returns the merge map, which the snapshots need (waiting for it
+// if it is being read).
+func (e *Exporter) listAttempts(ctx context.Context, q exporter.GroupQuery, merged func() merges) []listAttempt {
 	var out []listAttempt
 	switch {
 	case e.schema.Cluster != "":
@@ -236,7 +250,7 @@ func (e *Exporter) listAttempts(ctx context.Context, q exporter.GroupQuery, m me
 			}
 		}
 	default:
-		if a, ok := e.snapshotAttempt(ctx, q, m); ok {
+		if a, ok := e.snapshotAttempt(ctx, q, merged()); ok {
 			out = append(out, a)
 		}
 	}
