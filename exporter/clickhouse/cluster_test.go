@@ -122,6 +122,14 @@ func TestTwoShardCluster(t *testing.T) {
 		Ignore: exporter.Ignore{Count: 1}}); err != nil {
 		t.Fatal(err)
 	}
+	// A resolve in the next release records the groups' releases through
+	// the Distributed table.
+	if err := first.SetState(ctx, []string{"fp-08", "fp-09"}, exporter.Change{Status: exporter.StatusResolved, InNextRelease: true}); err != nil {
+		t.Fatal(err)
+	}
+	if page := mustList(t, second, exporter.GroupQuery{Status: exporter.StatusResolved}); fps(page) != "fp-01,fp-08,fp-09" && fps(page) != "fp-01,fp-09,fp-08" {
+		t.Errorf("resolved in the next release through the cluster: %s", fps(page))
+	}
 	if page := mustList(t, first, exporter.GroupQuery{Status: exporter.StatusIgnored}); fps(page) != "fp-03,fp-04" {
 		t.Errorf("ignored through the cluster: %s", fps(page))
 	}
