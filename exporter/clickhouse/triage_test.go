@@ -473,7 +473,9 @@ func TestDeleteGroupsIsOneMutation(t *testing.T) {
 // Expected: a database from before the workflow (migrations 7 to 9) keeps
 // its resolved groups resolved after the upgrade, with no author; its
 // groups have no first release (New backfills nothing), and an occurrence
-// after the upgrade regresses the group in its release.
+// after the upgrade regresses the group in its release. An older group
+// resolved in the next release after the upgrade stays resolved when its
+// old release occurs again: the resolve recorded the releases it had.
 func TestMigrationKeepsOlderStates(t *testing.T) {
 	db := testDatabase(t)
 	newExporter(t, clickhouse.Config{Database: db})
@@ -492,6 +494,8 @@ func TestMigrationKeepsOlderStates(t *testing.T) {
 		"ALTER TABLE "+db+".schema_migrations DELETE WHERE version IN (7, 8, 9)",
 		fmt.Sprintf("INSERT INTO %s.occurrences (id, fingerprint, time, time_ns, type, message, service_version) SELECT 'old-1', 'fp-old', toDateTime(%d), toUInt64(%d), 'T', 'from before', '0.9'",
 			db, old.Unix(), old.UnixNano()),
+		fmt.Sprintf("INSERT INTO %s.occurrences (id, fingerprint, time, time_ns, type, message, service_version) SELECT 'old-2', 'fp-old-next', toDateTime(%d), toUInt64(%d), 'T', 'from before', '0.9'",
+			db, old.Unix(), old.UnixNano()),
 		fmt.Sprintf("INSERT INTO %s.group_state (fingerprint, status, changed_ns, version) SELECT 'fp-old', 'resolved', toUInt64(%d), toUInt64(%d)",
 			db, old.Add(time.Minute).UnixNano(), old.Add(time.Minute).UnixNano()),
 	)
@@ -509,6 +513,12 @@ func TestMigrationKeepsOlderStates(t *testing.T) {
 	}
 	if page := mustList(t, e, exporter.GroupQuery{NewInRelease: "0.9"}); len(page.Groups) != 0 {
 		t.Errorf("an older group is new in its release: %s", fps(page))
+	}
+	setState(t, e, exporter.Change{Status: exporter.StatusResolved, InNextRelease: true}, "fp-old-next")
+	export(t, e, record("fp-old-next", time.Now(), func(r *exporter.Record) { r.ServiceVersion = "0.9" }))
+	if g := getGroup(t, e, "fp-old-next"); g.Status != exporter.StatusResolved || g.FirstRelease != "0.9" {
+		t.Errorf("an older group resolved in the next release, its old release again: %s regressed in %q, first release %q",
+			g.Status, g.RegressedIn, g.FirstRelease)
 	}
 	export(t, e, record("fp-old", time.Now(), func(r *exporter.Record) { r.ServiceVersion = "1.0" }))
 	g = getGroup(t, e, "fp-old")
