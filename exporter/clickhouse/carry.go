@@ -43,10 +43,10 @@ func (c *carried) add(fps []string) {
 // (Record.Previous, merged by exporter.CarryOver): after an upgrade of the fingerprint, an old error
 // keeps its age, and a resolved one that happens again is a regression, not
 // a new group. It writes a summary row holding only first_seen, merged by
-// min, and a copy of the state row with its version (a state's version is
-// its time), so a later resolve or reopen of the new group still wins. Both
-// are idempotent, so a repeat after a restart or by a second instance
-// changes nothing.
+// min, the old groups' release rows under the new fingerprint, and a copy
+// of the state row with its version (a state's version is its time), so a
+// later resolve or reopen of the new group still wins. All are idempotent,
+// so a repeat after a restart or by a second instance changes nothing.
 func (e *Exporter) carryOver(ctx context.Context, records []exporter.Record) error {
 	previous := map[string][]string{} // new fingerprint → old ones
 	var news, olds []string
@@ -76,10 +76,16 @@ func (e *Exporter) carryOver(ctx context.Context, records []exporter.Record) err
 	var firstFPs []string
 	var firstNs []uint64
 	var stateRows []stateRow
+	var fromFPs, toFPs []string // the releases of fromFPs[i] carry to toFPs[i]
 	for _, fp := range news {
 		st, ok := exporter.CarryOver(states, fp, previous[fp])
 		if !ok {
 			continue
+		}
+		for _, old := range previous[fp] {
+			if _, known := states[old]; known {
+				fromFPs, toFPs = append(fromFPs, old), append(toFPs, fp)
+			}
 		}
 		if !st.FirstSeen.IsZero() {
 			firstFPs, firstNs = append(firstFPs, fp), append(firstNs, uint64(st.FirstSeen.UnixNano()))
@@ -101,6 +107,20 @@ func (e *Exporter) carryOver(ctx context.Context, records []exporter.Record) err
 			firstFPs, firstNs)
 		if err != nil {
 			return fmt.Errorf("carry first sightings over: %w", err)
+		}
+	}
+	if len(fromFPs) > 0 {
+		// The old groups' releases, as their aggregate states (which
+		// merge to the same result however often they are copied): a
+		// release the old group had seen is not new to the new one, so
+		// a carried resolve in the next release does not regress on it.
+		err := e.conn.Exec(ctx, "INSERT INTO "+e.schema.DB+".group_releases (fingerprint, release, first_seen, last_seen, occurrences)"+
+			" SELECT new_fp, release, first_seen, last_seen, occurrences FROM "+e.schema.DB+".group_releases"+
+			" ALL INNER JOIN (SELECT ? AS olds, ? AS news, arrayJoin(arrayEnumerate(olds)) AS i, olds[i] AS fingerprint, news[i] AS new_fp) AS pairs USING fingerprint"+
+			" WHERE fingerprint IN (?)",
+			fromFPs, toFPs, inSet(fromFPs))
+		if err != nil {
+			return fmt.Errorf("carry releases over: %w", err)
 		}
 	}
 	if len(stateRows) > 0 {

@@ -68,3 +68,33 @@ func TestGroupsCarryOverToTheNextFingerprint(t *testing.T) {
 		t.Errorf("after reopen: %s regressed %v", g.Status, g.Regressed)
 	}
 }
+
+// Expected: a group resolved in the next release keeps that across an
+// upgrade of the fingerprint: the new group knows the old one's releases,
+// so the old release stays resolved and a new one regresses it.
+func TestCarryOverKeepsTheReleases(t *testing.T) {
+	e := newExporter(t, clickhouse.Config{})
+	ctx := context.Background()
+	version := func(fp, previous, v string, at time.Time) exporter.Record {
+		r := record(fp, at)
+		r.PreviousFingerprint, r.ServiceVersion = previous, v
+		return r
+	}
+	first := time.Now().Add(-time.Hour)
+	export(t, e, version("v1-pay", "", "1.0", first))
+	if err := e.SetState(ctx, []string{"v1-pay"}, exporter.Change{Status: exporter.StatusResolved, InNextRelease: true}); err != nil {
+		t.Fatal(err)
+	}
+	export(t, e, version("v2-pay", "v1-pay", "1.0", time.Now())) // an old pod, upgraded library
+	g, _, err := e.GetGroup(ctx, "v2-pay")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Status != exporter.StatusResolved || g.FirstRelease != "1.0" || !g.Change.InNextRelease {
+		t.Errorf("the new group, old release: %s regressed in %q, first release %q, change %+v", g.Status, g.RegressedIn, g.FirstRelease, g.Change)
+	}
+	export(t, e, version("v2-pay", "v1-pay", "1.1", time.Now()))
+	if g, _, _ := e.GetGroup(ctx, "v2-pay"); g.Status != exporter.StatusOpen || g.RegressedIn != "1.1" {
+		t.Errorf("the new group, new release: %s regressed in %q", g.Status, g.RegressedIn)
+	}
+}
