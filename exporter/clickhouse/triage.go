@@ -16,7 +16,7 @@ import (
 var _ exporter.Triage = (*Exporter)(nil)
 
 // stateColumns are the columns of group_state a Change is written to and
-// read from, in this order (see stateRow and scanChange).
+// read from, in this order (see stateRow.values and queries/triage.sql).
 const stateColumns = "status, changed_ns, in_next_release, ignore_until_ns, ignore_count, ignore_rate_count, ignore_rate_window_ns, actor"
 
 // stateRow is one row of group_state: a Change on a group. The newest
