@@ -54,9 +54,16 @@ type sqlData struct {
 	Cursor bool
 	// Rates tells that some group is ignored until a rate (since).
 	Rates bool
-	// Of reads the states of the given groups, not of every group set
-	// to something else than open (states).
+	// Of reads the states of the given groups, not of every group whose
+	// outcome the summaries cannot decide (states).
 	Of bool
+	// Status is the outcome a status filter keeps (quiet, list_quiet).
+	Status string
+	// Column is the column list_quiet tests: the list's group column, or
+	// fingerprint for an attempt's groups.
+	Column string
+	// Extra tells list_quiet that groups are bound besides.
+	Extra bool
 }
 
 // sql renders the named read query for the store's database.

@@ -100,27 +100,48 @@ func (e *Exporter) listGroups(ctx context.Context, q exporter.GroupQuery, m merg
 		add("list_new_in_release", a...)
 	}
 	if q.Status != "" {
+		// Still resolved or ignored: by the summaries where they decide
+		// (the "quiet" subquery), in Go for the few states they cannot.
 		resolved, ignored, err := e.quietGroups(ctx, m)
 		if err != nil {
 			return exporter.GroupPage{}, false, err
 		}
-		// The groups resolved or ignored are those a person set: read
-		// them alone, not through the windows or snapshots made for
-		// reading a few of many.
-		only := func(fps []string) []listAttempt {
-			return []listAttempt{{where: e.sql("list_only", d), args: []any{inSet(m.members(fps))}, final: true}}
+		quietArgs := slices.Clone(mapArgs)
+		if m.any() {
+			quietArgs = append(quietArgs, inSet(m.allMembers()))
 		}
-		switch {
-		case q.Status == exporter.StatusOpen && len(resolved)+len(ignored) > 0:
-			add("list_not_in", inSet(append(resolved, ignored...)))
-		case q.Status == exporter.StatusResolved && len(resolved) > 0:
-			add("list_in", inSet(resolved))
-			attempts = only(resolved)
-		case q.Status == exporter.StatusIgnored && len(ignored) > 0:
-			add("list_in", inSet(ignored))
-			attempts = only(ignored)
-		case q.Status != exporter.StatusOpen:
-			return exporter.GroupPage{Page: q.Page, PageSize: q.PageSize}, true, nil // none has it
+		quiet := func(status exporter.Status, column string, extra []string) (string, []any) {
+			qd := d
+			qd.Status, qd.Column, qd.Extra = string(status), column, len(extra) > 0
+			a := slices.Clone(quietArgs)
+			if qd.Extra {
+				a = append(a, inSet(extra))
+			}
+			return e.sql("list_quiet", qd), a
+		}
+		switch q.Status {
+		case exporter.StatusOpen:
+			for _, st := range []exporter.Status{exporter.StatusResolved, exporter.StatusIgnored} {
+				qd := d
+				qd.Status = string(st)
+				d.Having = append(d.Having, e.sql("list_not_quiet", qd))
+				args = append(args, quietArgs...)
+			}
+			if extra := append(resolved, ignored...); len(extra) > 0 {
+				add("list_not_in", inSet(extra))
+			}
+		default:
+			extra := resolved
+			if q.Status == exporter.StatusIgnored {
+				extra = ignored
+			}
+			cond, cargs := quiet(q.Status, d.Group, extra)
+			d.Having = append(d.Having, cond)
+			args = append(args, cargs...)
+			// Those groups alone are read, not through the windows or
+			// snapshots made for reading a few of many.
+			where, wargs := quiet(q.Status, "fingerprint", m.members(extra))
+			attempts = []listAttempt{{where: where, args: wargs, final: true}}
 		}
 	}
 	// Only the fields a filter reads are merged for every group.
@@ -180,11 +201,12 @@ func (e *Exporter) listGroups(ctx context.Context, q exporter.GroupQuery, m merg
 	return page, exact, nil
 }
 
-// quietGroups returns the groups whose outcome is resolved and those whose
-// outcome is ignored, by the rules of exporter.Change.Outcome: it reads the
-// state of every group a person last resolved or ignored, and what
-// happened to those since. Its cost grows with those groups, not with the
-// store.
+// quietGroups returns, of the groups whose outcome the summaries cannot
+// decide (a resolve in the next release, an ignore until a count or a
+// rate), those whose outcome is resolved and those whose outcome is
+// ignored, by the rules of exporter.Change.Outcome: it reads their states
+// and what happened to them since. Its cost grows with those groups, not
+// with the store.
 func (e *Exporter) quietGroups(ctx context.Context, m merges) (resolved, ignored []string, err error) {
 	changes, err := e.readStates(ctx, nil)
 	if err != nil {

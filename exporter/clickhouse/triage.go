@@ -61,12 +61,13 @@ func (e *Exporter) insertStates(ctx context.Context, rows ...stateRow) error {
 }
 
 // readStates reads the newest Change of the given groups, or with none
-// given, of every group whose newest status is not open.
+// given, of every group whose outcome its summary cannot decide (a
+// resolve in the next release, an ignore until a count or a rate).
 func (e *Exporter) readStates(ctx context.Context, fps []string) (map[string]exporter.Change, error) {
 	out := map[string]exporter.Change{}
-	query, arg := e.sql("states", sqlData{Of: true}), any(inSet(fps))
+	query, args := e.sql("states", sqlData{Of: true}), []any{inSet(fps)}
 	if fps == nil {
-		query, arg = e.sql("states", sqlData{}), string(exporter.StatusOpen)
+		query, args = e.sql("states", sqlData{}), nil
 	}
 	err := e.scanRows(ctx, func(rows driver.Rows) error {
 		var fp, status, by string
@@ -81,7 +82,7 @@ func (e *Exporter) readStates(ctx context.Context, fps []string) (map[string]exp
 				Rate: exporter.Rate{Count: rateCount, Window: time.Duration(rateWindow)}},
 		}
 		return nil
-	}, query, arg)
+	}, query, args...)
 	return out, err
 }
 

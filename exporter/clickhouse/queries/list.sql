@@ -19,10 +19,9 @@ SELECT {{.Group}} FROM (
 ORDER BY {{.Order}}, {{.Group}} LIMIT {{.Offset}}, {{.Limit}}
 {{- end}}
 
-{{/* Attempts: the groups with an occurrence in a recent window, or the
-     given groups only. */}}
+{{/* Attempts: the groups with an occurrence in a recent window (the
+     status filter reads the groups a person set: list_quiet). */}}
 {{define "list_window"}}fingerprint IN (SELECT fingerprint FROM {{.DB}}.occurrences WHERE time >= toDateTime(?)){{end}}
-{{define "list_only"}}fingerprint IN (?){{end}}
 
 {{/* Conditions on a group's summary. */}}
 {{define "list_service"}}p_service = ?{{end}}
@@ -33,7 +32,12 @@ ORDER BY {{.Order}}, {{.Group}} LIMIT {{.Offset}}, {{.Limit}}
 {{define "list_search" -}}
 (positionCaseInsensitiveUTF8(p_type, ?) > 0 OR positionCaseInsensitiveUTF8(p_message, ?) > 0 OR positionCaseInsensitiveUTF8(p_path, ?) > 0)
 {{- end}}
-{{define "list_in"}}{{.Group}} IN (?){{end}}
+{{/* Still resolved or still ignored (.Status; "quiet" in triage.sql),
+     or among the groups bound (.Extra) that Go found so. For the list's
+     status filter, and as the attempt that reads those groups alone
+     (.Column fingerprint). */}}
+{{define "list_quiet"}}({{.Column}} {{if .Cluster}}GLOBAL {{end}}IN ({{template "quiet" .}}){{if .Extra}} OR {{.Column}} IN (?){{end}}){{end}}
+{{define "list_not_quiet"}}{{.Group}} {{if .Cluster}}GLOBAL {{end}}NOT IN ({{template "quiet" .}}){{end}}
 {{define "list_not_in"}}{{.Group}} NOT IN (?){{end}}
 {{define "list_release"}}{{.Group}} IN (SELECT {{.Map}} FROM {{.DB}}.group_releases WHERE release = ?){{end}}
 

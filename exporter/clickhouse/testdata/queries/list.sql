@@ -29,9 +29,6 @@ ORDER BY first_ns DESC, t_fp LIMIT 0, 21;
 -- list_window
 fingerprint IN (SELECT fingerprint FROM errortracker.occurrences WHERE time >= toDateTime(?));
 
--- list_only
-fingerprint IN (?);
-
 -- list_service
 p_service = ?;
 
@@ -50,8 +47,44 @@ last_ns < ?;
 -- list_search
 (positionCaseInsensitiveUTF8(p_type, ?) > 0 OR positionCaseInsensitiveUTF8(p_message, ?) > 0 OR positionCaseInsensitiveUTF8(p_path, ?) > 0);
 
--- list_in
-fingerprint IN (?);
+-- list_quiet: the status filter: still resolved
+(fingerprint IN (SELECT s_fp FROM (
+    SELECT fingerprint AS s_fp, argMax(status, version) AS s_status, argMax(changed_ns, version) AS s_at,
+        argMax(in_next_release, version) AS s_next, argMax(ignore_until_ns, version) AS s_until,
+        argMax(ignore_count, version) AS s_count, argMax(ignore_rate_count, version) AS s_rate
+    FROM errortracker.group_state GROUP BY fingerprint
+) AS s ANY INNER JOIN (
+    SELECT fingerprint AS s_fp, maxMerge(last_seen) AS s_last FROM errortracker.groups
+    WHERE fingerprint IN (SELECT fingerprint FROM errortracker.group_state)
+    GROUP BY s_fp
+) AS l USING s_fp
+WHERE s_status = 'resolved' AND s_next = 0 AND s_last <= s_at));
+
+-- list_quiet: the attempt reading the ignored groups alone, while groups are merged, with groups found in Go
+(fingerprint IN (SELECT s_fp FROM (
+    SELECT fingerprint AS s_fp, argMax(status, version) AS s_status, argMax(changed_ns, version) AS s_at,
+        argMax(in_next_release, version) AS s_next, argMax(ignore_until_ns, version) AS s_until,
+        argMax(ignore_count, version) AS s_count, argMax(ignore_rate_count, version) AS s_rate
+    FROM errortracker.group_state GROUP BY fingerprint
+) AS s ANY INNER JOIN (
+    SELECT transform(fingerprint, ?, ?, fingerprint) AS s_fp, maxMerge(last_seen) AS s_last FROM errortracker.groups
+    WHERE fingerprint IN (SELECT fingerprint FROM errortracker.group_state) OR fingerprint IN (?)
+    GROUP BY s_fp
+) AS l USING s_fp
+WHERE s_status = 'ignored' AND s_count = 0 AND s_rate = 0 AND (s_until = 0 OR s_last <= greatest(s_until, s_at))) OR fingerprint IN (?));
+
+-- list_not_quiet
+fingerprint NOT IN (SELECT s_fp FROM (
+    SELECT fingerprint AS s_fp, argMax(status, version) AS s_status, argMax(changed_ns, version) AS s_at,
+        argMax(in_next_release, version) AS s_next, argMax(ignore_until_ns, version) AS s_until,
+        argMax(ignore_count, version) AS s_count, argMax(ignore_rate_count, version) AS s_rate
+    FROM errortracker.group_state GROUP BY fingerprint
+) AS s ANY INNER JOIN (
+    SELECT fingerprint AS s_fp, maxMerge(last_seen) AS s_last FROM errortracker.groups
+    WHERE fingerprint IN (SELECT fingerprint FROM errortracker.group_state)
+    GROUP BY s_fp
+) AS l USING s_fp
+WHERE s_status = 'ignored' AND s_count = 0 AND s_rate = 0 AND (s_until = 0 OR s_last <= greatest(s_until, s_at)));
 
 -- list_not_in: while groups are merged
 t_fp NOT IN (?);
@@ -80,4 +113,17 @@ t_fp IN (SELECT transform(fingerprint, ?, ?, fingerprint) FROM errortracker.grou
 
 -- newest_occurrence
 SELECT toUInt32(max(time)) FROM errortracker.occurrences WHERE time >= toDateTime(?);
+
+-- list_not_quiet: cluster
+fingerprint GLOBAL NOT IN (SELECT s_fp FROM (
+    SELECT fingerprint AS s_fp, argMax(status, version) AS s_status, argMax(changed_ns, version) AS s_at,
+        argMax(in_next_release, version) AS s_next, argMax(ignore_until_ns, version) AS s_until,
+        argMax(ignore_count, version) AS s_count, argMax(ignore_rate_count, version) AS s_rate
+    FROM errortracker.group_state GROUP BY fingerprint
+) AS s GLOBAL ANY INNER JOIN (
+    SELECT fingerprint AS s_fp, maxMerge(last_seen) AS s_last FROM errortracker.groups
+    WHERE fingerprint GLOBAL IN (SELECT fingerprint FROM errortracker.group_state)
+    GROUP BY s_fp
+) AS l USING s_fp
+WHERE s_status = 'resolved' AND s_next = 0 AND s_last <= s_at);
 
