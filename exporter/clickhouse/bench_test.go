@@ -201,6 +201,17 @@ func BenchmarkListGroups(b *testing.B) {
 		db, time.Now().UnixNano(), groups)); err != nil {
 		b.Fatal(err)
 	}
+	// A team resolved 2% of the groups over the months (one in 50), and
+	// ignores a hundred, some until a count.
+	nowNs := time.Now().UnixNano()
+	for _, stmt := range []string{
+		fmt.Sprintf("INSERT INTO %s.group_state (fingerprint, status, changed_ns, version) SELECT concat('fp', toString(number * 50)), 'resolved', toUInt64(%d), toUInt64(%d) FROM numbers(%d)", db, nowNs, nowNs, groups/50),
+		fmt.Sprintf("INSERT INTO %s.group_state (fingerprint, status, changed_ns, ignore_count, version) SELECT concat('fp', toString(number * 50 + 1)), 'ignored', toUInt64(%d), number %% 2 * 10, toUInt64(%d) FROM numbers(100)", db, nowNs, nowNs),
+	} {
+		if err := conn.Exec(ctx, stmt); err != nil {
+			b.Fatal(err)
+		}
+	}
 	// The same lists reading every group, as before the snapshots.
 	everyGroup, err := clickhouse.New(ctx, clickhouse.Config{Addrs: []string{addr}, Database: db, RetentionDays: -1, SortSnapshotInterval: -1})
 	if err != nil {
@@ -222,7 +233,9 @@ func BenchmarkListGroups(b *testing.B) {
 		{name: "by-first-seen", q: exporter.GroupQuery{Sort: exporter.SortFirstSeen}},
 		{name: "by-first-seen-every-group", q: exporter.GroupQuery{Sort: exporter.SortFirstSeen}, store: everyGroup},
 		{name: "filtered-by-service", q: exporter.GroupQuery{Service: "svc3"}},
-		{name: "open", q: exporter.GroupQuery{Status: exporter.StatusOpen}}, // the join with the states
+		{name: "open", q: exporter.GroupQuery{Status: exporter.StatusOpen}},
+		{name: "resolved", q: exporter.GroupQuery{Status: exporter.StatusResolved}},
+		{name: "ignored", q: exporter.GroupQuery{Status: exporter.StatusIgnored}},
 	} {
 		b.Run(fmt.Sprintf("rows=%d/groups=%d/%s", rows, groups, bc.name), func(b *testing.B) {
 			for b.Loop() {

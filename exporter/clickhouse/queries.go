@@ -57,13 +57,10 @@ type sqlData struct {
 	// Of reads the states of the given groups, not of every group whose
 	// outcome the summaries cannot decide (states).
 	Of bool
-	// Status is the outcome a status filter keeps (quiet, list_quiet).
+	// Status is the outcome the list's status filter keeps (list,
+	// list_set_to); Extra tells that groups Go decided are bound.
 	Status string
-	// Column is the column list_quiet tests: the list's group column, or
-	// fingerprint for an attempt's groups.
-	Column string
-	// Extra tells list_quiet that groups are bound besides.
-	Extra bool
+	Extra  bool
 }
 
 // sql renders the named read query for the store's database.

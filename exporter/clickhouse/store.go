@@ -99,49 +99,25 @@ func (e *Exporter) listGroups(ctx context.Context, q exporter.GroupQuery, m merg
 		a := slices.Concat(mapArgs, mapArgs, mapArgs, []any{q.NewInRelease, q.NewInRelease})
 		add("list_new_in_release", a...)
 	}
+	var statusArgs []any
 	if q.Status != "" {
-		// Still resolved or ignored: by the summaries where they decide
-		// (the "quiet" subquery), in Go for the few states they cannot.
+		// The list joins the groups' states and applies the rules their
+		// summaries decide; Go decides the few others (quietGroups).
 		resolved, ignored, err := e.quietGroups(ctx, m)
 		if err != nil {
 			return exporter.GroupPage{}, false, err
 		}
-		quietArgs := slices.Clone(mapArgs)
-		if m.any() {
-			quietArgs = append(quietArgs, inSet(m.allMembers()))
+		extra := map[exporter.Status][]string{
+			exporter.StatusOpen: append(resolved, ignored...), exporter.StatusResolved: resolved, exporter.StatusIgnored: ignored,
+		}[q.Status]
+		d.Status, d.Extra = string(q.Status), len(extra) > 0
+		if d.Extra {
+			statusArgs = []any{inSet(extra)}
 		}
-		quiet := func(status exporter.Status, column string, extra []string) (string, []any) {
-			qd := d
-			qd.Status, qd.Column, qd.Extra = string(status), column, len(extra) > 0
-			a := slices.Clone(quietArgs)
-			if qd.Extra {
-				a = append(a, inSet(extra))
-			}
-			return e.sql("list_quiet", qd), a
-		}
-		switch q.Status {
-		case exporter.StatusOpen:
-			for _, st := range []exporter.Status{exporter.StatusResolved, exporter.StatusIgnored} {
-				qd := d
-				qd.Status = string(st)
-				d.Having = append(d.Having, e.sql("list_not_quiet", qd))
-				args = append(args, quietArgs...)
-			}
-			if extra := append(resolved, ignored...); len(extra) > 0 {
-				add("list_not_in", inSet(extra))
-			}
-		default:
-			extra := resolved
-			if q.Status == exporter.StatusIgnored {
-				extra = ignored
-			}
-			cond, cargs := quiet(q.Status, d.Group, extra)
-			d.Having = append(d.Having, cond)
-			args = append(args, cargs...)
-			// Those groups alone are read, not through the windows or
-			// snapshots made for reading a few of many.
-			where, wargs := quiet(q.Status, "fingerprint", m.members(extra))
-			attempts = []listAttempt{{where: where, args: wargs, final: true}}
+		if q.Status != exporter.StatusOpen {
+			// The groups ever set so alone are read, not through the
+			// windows or snapshots made for reading a few of many.
+			attempts = []listAttempt{{where: e.sql("list_set_to", d), args: []any{string(q.Status)}, final: true}}
 		}
 	}
 	// Only the fields a filter reads are merged for every group.
@@ -176,6 +152,7 @@ func (e *Exporter) listGroups(ctx context.Context, q exporter.GroupQuery, m merg
 			ad.Having = append(slices.Clip(d.Having), a.having)
 			wargs = append(wargs, a.havingArgs...)
 		}
+		wargs = append(wargs, statusArgs...)
 		query := e.sql("list", ad)
 		fps = fps[:0]
 		if err := e.selectStrings(ctx, &fps, query, wargs...); err != nil {

@@ -16,11 +16,39 @@ SELECT {{.Group}} FROM (
     HAVING {{join .Having " AND "}}
     {{- end}}
 ) AS g
+{{- if .Status}}
+{{if .Cluster}}GLOBAL {{end}}ANY LEFT JOIN (
+    SELECT fingerprint AS {{.Group}}, argMax(status, version) AS s_status, argMax(changed_ns, version) AS s_at,
+        argMax(in_next_release, version) AS s_next, argMax(ignore_until_ns, version) AS s_until,
+        argMax(ignore_count, version) AS s_count, argMax(ignore_rate_count, version) AS s_rate
+    FROM {{.DB}}.group_state GROUP BY fingerprint
+) AS s USING {{.Group}}
+WHERE {{template "list_status" .}}
+{{- end}}
 ORDER BY {{.Order}}, {{.Group}} LIMIT {{.Offset}}, {{.Limit}}
 {{- end}}
 
-{{/* Attempts: the groups with an occurrence in a recent window (the
-     status filter reads the groups a person set: list_quiet). */}}
+{{/* The status filter (.Status), on the group's newest state joined to
+     its summary (an ANY LEFT JOIN, which 18.16 needs and which reads the
+     same on current releases: the state side has one row per group; a
+     group nobody set joins empty values, and is open). The rules of
+     exporter.Change.Outcome that the summary decides: resolved (not in the
+     next release) until an occurrence after the change; ignored for ever,
+     or until a time, until an occurrence after both. The others (in the
+     next release, until a count or a rate) are decided in Go for the few
+     groups they concern, which are bound (.Extra): those still resolved or
+     still ignored. A part's own state joins no group: its target's
+     counts. */}}
+{{define "list_status" -}}
+{{if eq .Status "open"}}NOT {{template "list_resolved" .}} AND NOT {{template "list_ignored" .}}{{if .Extra}} AND {{.Group}} NOT IN (?){{end}}
+{{- else if eq .Status "resolved"}}({{template "list_resolved" .}}{{if .Extra}} OR {{.Group}} IN (?){{end}})
+{{- else}}({{template "list_ignored" .}}{{if .Extra}} OR {{.Group}} IN (?){{end}})
+{{- end}}
+{{- end}}
+{{define "list_resolved"}}(s_status = 'resolved' AND s_next = 0 AND last_ns <= s_at){{end}}
+{{define "list_ignored"}}(s_status = 'ignored' AND s_count = 0 AND s_rate = 0 AND (s_until = 0 OR last_ns <= greatest(s_until, s_at))){{end}}
+
+{{/* Attempts: the groups with an occurrence in a recent window. */}}
 {{define "list_window"}}fingerprint IN (SELECT fingerprint FROM {{.DB}}.occurrences WHERE time >= toDateTime(?)){{end}}
 
 {{/* Conditions on a group's summary. */}}
@@ -32,13 +60,9 @@ ORDER BY {{.Order}}, {{.Group}} LIMIT {{.Offset}}, {{.Limit}}
 {{define "list_search" -}}
 (positionCaseInsensitiveUTF8(p_type, ?) > 0 OR positionCaseInsensitiveUTF8(p_message, ?) > 0 OR positionCaseInsensitiveUTF8(p_path, ?) > 0)
 {{- end}}
-{{/* Still resolved or still ignored (.Status; "quiet" in triage.sql),
-     or among the groups bound (.Extra) that Go found so. For the list's
-     status filter, and as the attempt that reads those groups alone
-     (.Column fingerprint). */}}
-{{define "list_quiet"}}({{.Column}} {{if .Cluster}}GLOBAL {{end}}IN ({{template "quiet" .}}){{if .Extra}} OR {{.Column}} IN (?){{end}}){{end}}
-{{define "list_not_quiet"}}{{.Group}} {{if .Cluster}}GLOBAL {{end}}NOT IN ({{template "quiet" .}}){{end}}
-{{define "list_not_in"}}{{.Group}} NOT IN (?){{end}}
+{{/* The attempt of the lists of resolved or ignored groups: the groups
+     a person ever set so (the status bound) alone. */}}
+{{define "list_set_to"}}fingerprint {{if .Cluster}}GLOBAL {{end}}IN (SELECT fingerprint FROM {{.DB}}.group_state WHERE status = ?){{end}}
 {{define "list_release"}}{{.Group}} IN (SELECT {{.Map}} FROM {{.DB}}.group_releases WHERE release = ?){{end}}
 
 {{/* New in a release: the group's earliest release is this one, and it

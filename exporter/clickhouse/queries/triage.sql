@@ -1,5 +1,5 @@
 {{/* The newest change of groups: of the given ones (.Of), or of every
-     group whose outcome the summaries cannot decide ("quiet"): resolved in
+     group whose outcome the list's join cannot decide (list_status): resolved in
      the next release, ignored until a count or a rate. */}}
 {{define "states" -}}
 SELECT fingerprint, argMax(status, version), argMax(changed_ns, version), argMax(in_next_release, version),
@@ -13,31 +13,6 @@ HAVING (argMax(status, version) = 'resolved' AND argMax(in_next_release, version
 {{- end}}
 {{- end}}
 
-{{/* The groups (targets) still resolved, or still ignored (.Status), by
-     the rules of exporter.Change.Outcome that a group's summary decides:
-     resolved (not in the next release) with no occurrence after the
-     change; ignored for ever, or until a time that no occurrence after the
-     change has passed. A part's own state does not count (it is not a
-     group of the mapped summaries). The list's status filter reads it as a
-     subquery, so its cost grows with the groups a person set, and no set
-     of them travels in the query's text; the other rules (a count, a
-     rate, a new release) are decided in Go for the few groups they
-     concern ("states"). A cluster reads the subqueries on the initiator
-     and sends their results to the shards (GLOBAL). */}}
-{{define "quiet" -}}
-SELECT s_fp FROM (
-    SELECT fingerprint AS s_fp, argMax(status, version) AS s_status, argMax(changed_ns, version) AS s_at,
-        argMax(in_next_release, version) AS s_next, argMax(ignore_until_ns, version) AS s_until,
-        argMax(ignore_count, version) AS s_count, argMax(ignore_rate_count, version) AS s_rate
-    FROM {{.DB}}.group_state GROUP BY fingerprint
-) AS s {{if .Cluster}}GLOBAL {{end}}ANY INNER JOIN (
-    SELECT {{.Map}} AS s_fp, maxMerge(last_seen) AS s_last FROM {{.DB}}.groups
-    WHERE fingerprint {{if .Cluster}}GLOBAL {{end}}IN (SELECT fingerprint FROM {{.DB}}.group_state){{if .Merged}} OR fingerprint IN (?){{end}}
-    GROUP BY s_fp
-) AS l USING s_fp
-WHERE {{if eq .Status "resolved"}}s_status = 'resolved' AND s_next = 0 AND s_last <= s_at
-{{- else}}s_status = 'ignored' AND s_count = 0 AND s_rate = 0 AND (s_until = 0 OR s_last <= greatest(s_until, s_at)){{end}}
-{{- end}}
 
 {{/* What happened to groups after their change: the distinct occurrences
      after it (each member counting after its target's change), the latest,

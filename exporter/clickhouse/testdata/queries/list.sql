@@ -47,47 +47,68 @@ last_ns < ?;
 -- list_search
 (positionCaseInsensitiveUTF8(p_type, ?) > 0 OR positionCaseInsensitiveUTF8(p_message, ?) > 0 OR positionCaseInsensitiveUTF8(p_path, ?) > 0);
 
--- list_quiet: the status filter: still resolved
-(fingerprint IN (SELECT s_fp FROM (
-    SELECT fingerprint AS s_fp, argMax(status, version) AS s_status, argMax(changed_ns, version) AS s_at,
+-- list: open groups, by last seen
+SELECT fingerprint FROM (
+    SELECT fingerprint, maxMerge(last_seen) AS last_ns, minMerge(first_seen) AS first_ns, countMerge(rows) AS n
+    FROM errortracker.groups
+    WHERE fingerprint IN (SELECT fingerprint FROM errortracker.occurrences WHERE time >= toDateTime(?))
+    GROUP BY fingerprint
+) AS g
+ANY LEFT JOIN (
+    SELECT fingerprint AS fingerprint, argMax(status, version) AS s_status, argMax(changed_ns, version) AS s_at,
         argMax(in_next_release, version) AS s_next, argMax(ignore_until_ns, version) AS s_until,
         argMax(ignore_count, version) AS s_count, argMax(ignore_rate_count, version) AS s_rate
     FROM errortracker.group_state GROUP BY fingerprint
-) AS s ANY INNER JOIN (
-    SELECT fingerprint AS s_fp, maxMerge(last_seen) AS s_last FROM errortracker.groups
-    WHERE fingerprint IN (SELECT fingerprint FROM errortracker.group_state)
-    GROUP BY s_fp
-) AS l USING s_fp
-WHERE s_status = 'resolved' AND s_next = 0 AND s_last <= s_at));
+) AS s USING fingerprint
+WHERE NOT (s_status = 'resolved' AND s_next = 0 AND last_ns <= s_at) AND NOT (s_status = 'ignored' AND s_count = 0 AND s_rate = 0 AND (s_until = 0 OR last_ns <= greatest(s_until, s_at)))
+ORDER BY last_ns DESC, fingerprint LIMIT 0, 21;
 
--- list_quiet: the attempt reading the ignored groups alone, while groups are merged, with groups found in Go
-(fingerprint IN (SELECT s_fp FROM (
-    SELECT fingerprint AS s_fp, argMax(status, version) AS s_status, argMax(changed_ns, version) AS s_at,
+-- list: resolved groups, with groups Go decided, while groups are merged, cluster
+SELECT t_fp FROM (
+    SELECT transform(fingerprint, ?, ?, fingerprint) AS t_fp, maxMerge(last_seen) AS last_ns, minMerge(first_seen) AS first_ns, countMerge(rows) AS n
+    FROM errortracker.groups
+    WHERE fingerprint IN (?) OR fingerprint IN (?)
+    GROUP BY t_fp
+) AS g
+GLOBAL ANY LEFT JOIN (
+    SELECT fingerprint AS t_fp, argMax(status, version) AS s_status, argMax(changed_ns, version) AS s_at,
         argMax(in_next_release, version) AS s_next, argMax(ignore_until_ns, version) AS s_until,
         argMax(ignore_count, version) AS s_count, argMax(ignore_rate_count, version) AS s_rate
     FROM errortracker.group_state GROUP BY fingerprint
-) AS s ANY INNER JOIN (
-    SELECT transform(fingerprint, ?, ?, fingerprint) AS s_fp, maxMerge(last_seen) AS s_last FROM errortracker.groups
-    WHERE fingerprint IN (SELECT fingerprint FROM errortracker.group_state) OR fingerprint IN (?)
-    GROUP BY s_fp
-) AS l USING s_fp
-WHERE s_status = 'ignored' AND s_count = 0 AND s_rate = 0 AND (s_until = 0 OR s_last <= greatest(s_until, s_at))) OR fingerprint IN (?));
+) AS s USING t_fp
+WHERE ((s_status = 'resolved' AND s_next = 0 AND last_ns <= s_at) OR t_fp IN (?))
+ORDER BY last_ns DESC, t_fp LIMIT 0, 21;
 
--- list_not_quiet
-fingerprint NOT IN (SELECT s_fp FROM (
-    SELECT fingerprint AS s_fp, argMax(status, version) AS s_status, argMax(changed_ns, version) AS s_at,
+-- list: ignored groups
+SELECT fingerprint FROM (
+    SELECT fingerprint, maxMerge(last_seen) AS last_ns, minMerge(first_seen) AS first_ns, countMerge(rows) AS n
+    FROM errortracker.groups
+    WHERE fingerprint IN (?)
+    GROUP BY fingerprint
+) AS g
+ANY LEFT JOIN (
+    SELECT fingerprint AS fingerprint, argMax(status, version) AS s_status, argMax(changed_ns, version) AS s_at,
         argMax(in_next_release, version) AS s_next, argMax(ignore_until_ns, version) AS s_until,
         argMax(ignore_count, version) AS s_count, argMax(ignore_rate_count, version) AS s_rate
     FROM errortracker.group_state GROUP BY fingerprint
-) AS s ANY INNER JOIN (
-    SELECT fingerprint AS s_fp, maxMerge(last_seen) AS s_last FROM errortracker.groups
-    WHERE fingerprint IN (SELECT fingerprint FROM errortracker.group_state)
-    GROUP BY s_fp
-) AS l USING s_fp
-WHERE s_status = 'ignored' AND s_count = 0 AND s_rate = 0 AND (s_until = 0 OR s_last <= greatest(s_until, s_at)));
+) AS s USING fingerprint
+WHERE ((s_status = 'ignored' AND s_count = 0 AND s_rate = 0 AND (s_until = 0 OR last_ns <= greatest(s_until, s_at))))
+ORDER BY last_ns DESC, fingerprint LIMIT 0, 21;
 
--- list_not_in: while groups are merged
-t_fp NOT IN (?);
+-- list_status: open, with groups Go decided
+NOT (s_status = 'resolved' AND s_next = 0 AND last_ns <= s_at) AND NOT (s_status = 'ignored' AND s_count = 0 AND s_rate = 0 AND (s_until = 0 OR last_ns <= greatest(s_until, s_at))) AND fingerprint NOT IN (?);
+
+-- list_resolved
+(s_status = 'resolved' AND s_next = 0 AND last_ns <= s_at);
+
+-- list_ignored
+(s_status = 'ignored' AND s_count = 0 AND s_rate = 0 AND (s_until = 0 OR last_ns <= greatest(s_until, s_at)));
+
+-- list_set_to
+fingerprint IN (SELECT fingerprint FROM errortracker.group_state WHERE status = ?);
+
+-- list_set_to: cluster
+fingerprint GLOBAL IN (SELECT fingerprint FROM errortracker.group_state WHERE status = ?);
 
 -- list_release
 fingerprint IN (SELECT fingerprint FROM errortracker.group_releases WHERE release = ?);
@@ -113,17 +134,4 @@ t_fp IN (SELECT transform(fingerprint, ?, ?, fingerprint) FROM errortracker.grou
 
 -- newest_occurrence
 SELECT toUInt32(max(time)) FROM errortracker.occurrences WHERE time >= toDateTime(?);
-
--- list_not_quiet: cluster
-fingerprint GLOBAL NOT IN (SELECT s_fp FROM (
-    SELECT fingerprint AS s_fp, argMax(status, version) AS s_status, argMax(changed_ns, version) AS s_at,
-        argMax(in_next_release, version) AS s_next, argMax(ignore_until_ns, version) AS s_until,
-        argMax(ignore_count, version) AS s_count, argMax(ignore_rate_count, version) AS s_rate
-    FROM errortracker.group_state GROUP BY fingerprint
-) AS s GLOBAL ANY INNER JOIN (
-    SELECT fingerprint AS s_fp, maxMerge(last_seen) AS s_last FROM errortracker.groups
-    WHERE fingerprint GLOBAL IN (SELECT fingerprint FROM errortracker.group_state)
-    GROUP BY s_fp
-) AS l USING s_fp
-WHERE s_status = 'resolved' AND s_next = 0 AND s_last <= s_at);
 

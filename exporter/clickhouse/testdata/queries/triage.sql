@@ -12,45 +12,6 @@ FROM errortracker.group_state GROUP BY fingerprint
 HAVING (argMax(status, version) = 'resolved' AND argMax(in_next_release, version) = 1)
     OR (argMax(status, version) = 'ignored' AND (argMax(ignore_count, version) > 0 OR argMax(ignore_rate_count, version) > 0));
 
--- quiet: still resolved
-SELECT s_fp FROM (
-    SELECT fingerprint AS s_fp, argMax(status, version) AS s_status, argMax(changed_ns, version) AS s_at,
-        argMax(in_next_release, version) AS s_next, argMax(ignore_until_ns, version) AS s_until,
-        argMax(ignore_count, version) AS s_count, argMax(ignore_rate_count, version) AS s_rate
-    FROM errortracker.group_state GROUP BY fingerprint
-) AS s ANY INNER JOIN (
-    SELECT fingerprint AS s_fp, maxMerge(last_seen) AS s_last FROM errortracker.groups
-    WHERE fingerprint IN (SELECT fingerprint FROM errortracker.group_state)
-    GROUP BY s_fp
-) AS l USING s_fp
-WHERE s_status = 'resolved' AND s_next = 0 AND s_last <= s_at;
-
--- quiet: still ignored, while groups are merged
-SELECT s_fp FROM (
-    SELECT fingerprint AS s_fp, argMax(status, version) AS s_status, argMax(changed_ns, version) AS s_at,
-        argMax(in_next_release, version) AS s_next, argMax(ignore_until_ns, version) AS s_until,
-        argMax(ignore_count, version) AS s_count, argMax(ignore_rate_count, version) AS s_rate
-    FROM errortracker.group_state GROUP BY fingerprint
-) AS s ANY INNER JOIN (
-    SELECT transform(fingerprint, ?, ?, fingerprint) AS s_fp, maxMerge(last_seen) AS s_last FROM errortracker.groups
-    WHERE fingerprint IN (SELECT fingerprint FROM errortracker.group_state) OR fingerprint IN (?)
-    GROUP BY s_fp
-) AS l USING s_fp
-WHERE s_status = 'ignored' AND s_count = 0 AND s_rate = 0 AND (s_until = 0 OR s_last <= greatest(s_until, s_at));
-
--- quiet: still resolved, cluster
-SELECT s_fp FROM (
-    SELECT fingerprint AS s_fp, argMax(status, version) AS s_status, argMax(changed_ns, version) AS s_at,
-        argMax(in_next_release, version) AS s_next, argMax(ignore_until_ns, version) AS s_until,
-        argMax(ignore_count, version) AS s_count, argMax(ignore_rate_count, version) AS s_rate
-    FROM errortracker.group_state GROUP BY fingerprint
-) AS s GLOBAL ANY INNER JOIN (
-    SELECT fingerprint AS s_fp, maxMerge(last_seen) AS s_last FROM errortracker.groups
-    WHERE fingerprint GLOBAL IN (SELECT fingerprint FROM errortracker.group_state)
-    GROUP BY s_fp
-) AS l USING s_fp
-WHERE s_status = 'resolved' AND s_next = 0 AND s_last <= s_at;
-
 -- since
 SELECT t_fp, n, last_ns, notEmpty(spans) AND arrayReduce('min', spans) <= rw
 FROM (
