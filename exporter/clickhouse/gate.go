@@ -42,7 +42,49 @@ func (c gatedConn) PrepareBatch(ctx context.Context, query string, opts ...drive
 	if err := c.e.Ready(); err != nil {
 		return nil, err
 	}
-	return c.Conn.PrepareBatch(ctx, query, opts...)
+	return prepareBatch(ctx, c.Conn, query, opts...)
+}
+
+// prepareBatch prepares a batch whose context ends with ctx only until the
+// batch is sent or aborted. clickhouse-go's Batch.Send watches its context
+// from a goroutine and closes the connection's socket when the context
+// ends; when the context ends just after Send returned and that goroutine
+// had not run yet (a loaded machine), it closes a connection already back
+// in the pool, without marking it closed, and the next query on it fails
+// with "use of closed network connection". The processor ends each
+// export's context as soon as Export returns, and New's callers theirs
+// after it: under load, one insert in many broke the next query.
+func prepareBatch(ctx context.Context, conn driver.Conn, query string, opts ...driver.PrepareBatchOption) (driver.Batch, error) {
+	bctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx)) // keeps ctx's values: settings
+	stop := context.AfterFunc(ctx, func() { cancel(context.Cause(ctx)) })
+	batch, err := conn.PrepareBatch(bctx, query, opts...)
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	return guardedBatch{Batch: batch, stop: stop}, nil
+}
+
+// guardedBatch stops its context following the caller's once it is sent,
+// aborted or closed (see prepareBatch).
+type guardedBatch struct {
+	driver.Batch
+	stop func() bool
+}
+
+func (b guardedBatch) Send() error {
+	defer b.stop()
+	return b.Batch.Send()
+}
+
+func (b guardedBatch) Abort() error {
+	defer b.stop()
+	return b.Batch.Abort()
+}
+
+func (b guardedBatch) Close() error {
+	defer b.stop()
+	return b.Batch.Close()
 }
 
 func (c gatedConn) Exec(ctx context.Context, query string, args ...any) error {

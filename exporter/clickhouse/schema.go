@@ -204,7 +204,7 @@ func migrate(ctx context.Context, conn driver.Conn, o schemaOptions) error {
 				return fmt.Errorf("clickhouse: migration %s: %w", m.name, err)
 			}
 		}
-		batch, err := conn.PrepareBatch(ctx, "INSERT INTO "+o.DB+".schema_migrations (version, name, applied_at)")
+		batch, err := prepareBatch(ctx, conn, "INSERT INTO "+o.DB+".schema_migrations (version, name, applied_at)")
 		if err != nil {
 			return fmt.Errorf("clickhouse: record migration %s: %w", m.name, err)
 		}
