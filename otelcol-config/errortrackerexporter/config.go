@@ -10,6 +10,7 @@ import (
 
 	"github.com/errortracker/errortracker/exporter/smtp"
 	"github.com/errortracker/errortracker/grouping"
+	"github.com/errortracker/errortracker/notify/webhook"
 	"github.com/errortracker/errortracker/processor"
 )
 
@@ -41,8 +42,11 @@ type Config struct {
 	// the mail (e.g. http://errors.example.com/dev/error); empty leaves
 	// them out.
 	BrowseURL string `mapstructure:"browse_url"`
-	// SMTP is the mail server; required when SendNotification is on.
+	// SMTP is the mail server; required when there are recipients.
 	SMTP SMTPConfig `mapstructure:"smtp"`
+	// Webhook posts every notification, signed (APP_ERROR_WEBHOOK_*); a
+	// webhook without recipients is a valid setup.
+	Webhook WebhookConfig `mapstructure:"webhook"`
 
 	// AppFrames say, per language (go, python, java, nodejs, webjs,
 	// dotnet), which stack frames are the application's: "app" prefixes
@@ -87,6 +91,18 @@ type SMTPConfig struct {
 	TLS string `mapstructure:"tls"`
 }
 
+// WebhookConfig is the webhook (see the library's notify/webhook).
+type WebhookConfig struct {
+	// URL receives the POSTs (APP_ERROR_WEBHOOK_URL); empty means none.
+	URL string `mapstructure:"url"`
+	// Secret signs each body with HMAC-SHA256 in the
+	// X-Errortracker-Signature header (APP_ERROR_WEBHOOK_SECRET);
+	// required for the json format.
+	Secret configopaque.String `mapstructure:"secret"`
+	// Format is json (default) or slack (APP_ERROR_WEBHOOK_FORMAT).
+	Format string `mapstructure:"format"`
+}
+
 var _ component.Config = (*Config)(nil)
 
 var languages = []grouping.Language{grouping.Go, grouping.Python, grouping.Java, grouping.NodeJS, grouping.WebJS, grouping.DotNet}
@@ -100,8 +116,8 @@ func (c *Config) Validate() error {
 	if err := c.processorConfig().Validate(); err != nil {
 		errs = append(errs, err)
 	}
-	if c.SendNotification && c.SMTP.Addr == "" {
-		errs = append(errs, errors.New("smtp.addr: send_notification is on but no SMTP server is set"))
+	if c.SendNotification && c.RecipientEmail != "" && c.SMTP.Addr == "" {
+		errs = append(errs, errors.New("smtp.addr: send_notification is on with recipients but no SMTP server is set"))
 	}
 	if c.SMTP.TLS != "" {
 		var m smtp.TLSMode
@@ -132,6 +148,9 @@ func (c *Config) processorConfig() processor.Config {
 		SubjectPrefix:    c.SubjectPrefix,
 		EmailSender:      strings.TrimSpace(c.EmailSender),
 		SpoolDir:         c.SpoolDir,
+		WebhookURL:       strings.TrimSpace(c.Webhook.URL),
+		WebhookSecret:    string(c.Webhook.Secret),
+		WebhookFormat:    webhook.Format(strings.TrimSpace(c.Webhook.Format)),
 	})
 	return pc.WithDefaults()
 }

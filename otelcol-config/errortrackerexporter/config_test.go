@@ -53,6 +53,12 @@ func TestLoadConfig(t *testing.T) {
 			SpoolDir:  "/var/lib/errortracker/spool",
 			QueueSize: 512,
 		}},
+		{"errortracker/webhook_only", func() *Config {
+			c := createDefaultConfig().(*Config)
+			c.SendNotification = true
+			c.Webhook = WebhookConfig{URL: "https://hooks.example.com/errors", Secret: "whsec-0001"}
+			return c
+		}()},
 	} {
 		t.Run(tc.id, func(t *testing.T) {
 			cfg := load(t, "config.yaml", tc.id)
@@ -74,6 +80,10 @@ func TestInvalidConfig(t *testing.T) {
 		"errortracker/bad_language": `unknown language "cobol"`,
 		"errortracker/bad_queue":    "queue_size",
 		"errortracker/bad_address":  "not an e-mail address",
+		// The library's own checks, with its variables' names.
+		"errortracker/webhook_unsigned": "APP_ERROR_WEBHOOK_SECRET",
+		"errortracker/webhook_format":   "teams",
+		"errortracker/nobody":           "nobody would get the notifications",
 	} {
 		t.Run(id, func(t *testing.T) {
 			err := confmap.Validate(load(t, "config-invalid.yaml", id))

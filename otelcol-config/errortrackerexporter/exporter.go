@@ -22,6 +22,7 @@ import (
 	"github.com/errortracker/errortracker/grouping"
 	"github.com/errortracker/errortracker/intake"
 	"github.com/errortracker/errortracker/maskattr"
+	"github.com/errortracker/errortracker/notify"
 	"github.com/errortracker/errortracker/notify/setup"
 	"github.com/errortracker/errortracker/otelcol-config/errortrackerexporter/internal/otlpattr"
 	"github.com/errortracker/errortracker/processor"
@@ -97,12 +98,12 @@ func (t *tracker) start(_ context.Context, host component.Host) error {
 				return fmt.Errorf("errortracker: smtp.tls: %w", err)
 			}
 		}
-		mailOpt, _, err := setup.ProcessorOption(pc, setup.Config{SMTP: smtp.Config{
-			Addr: t.cfg.SMTP.Addr, Username: t.cfg.SMTP.Username, Password: string(t.cfg.SMTP.Password), TLS: tls,
-			BaseURL: t.cfg.BrowseURL, Store: store,
-		}})
+		mailOpt, _, err := setup.ProcessorOption(pc, setup.Config{
+			SMTP:   smtp.Config{Addr: t.cfg.SMTP.Addr, Username: t.cfg.SMTP.Username, Password: string(t.cfg.SMTP.Password), TLS: tls},
+			Policy: notify.Config{Store: store, BaseURL: t.cfg.BrowseURL},
+		})
 		if err != nil {
-			return fmt.Errorf("errortracker: mail: %w", err)
+			return fmt.Errorf("errortracker: notifications: %w", err)
 		}
 		opts = append(opts, mailOpt)
 	}

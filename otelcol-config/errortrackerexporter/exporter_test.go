@@ -2,7 +2,11 @@ package errortrackerexporter_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +20,7 @@ import (
 
 	etexporter "github.com/errortracker/errortracker/exporter"
 	"github.com/errortracker/errortracker/internal/testenv"
+	"github.com/errortracker/errortracker/notify/webhook"
 	"github.com/errortracker/errortracker/otelcol-config/errortrackerexporter"
 	"github.com/errortracker/errortracker/otelcol-config/errortrackerexporter/browseextension"
 )
@@ -62,6 +67,16 @@ func TestTracesAndLogsShareOneTracker(t *testing.T) {
 	cfg.EmailSender = "tracker@example.com"
 	cfg.SMTP.Addr = inbox.Addr
 	cfg.SMTP.Username, cfg.SMTP.Password = testenv.InboxUser, testenv.InboxPassword
+	// And a webhook, as a Slack-less team sets one: a receiver on
+	// loopback that keeps what it is sent.
+	const hookSecret = "whsec-component-test"
+	hooks := make(chan hookPost, 8)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		hooks <- hookPost{body: body, signature: r.Header.Get("X-Errortracker-Signature")}
+	}))
+	t.Cleanup(receiver.Close)
+	cfg.Webhook = errortrackerexporter.WebhookConfig{URL: receiver.URL + "/hook", Secret: hookSecret}
 	set := exportertest.NewNopSettings(f.Type())
 	te, err := f.CreateTraces(ctx, set, cfg)
 	if err != nil {
@@ -166,4 +181,38 @@ func TestTracesAndLogsShareOneTracker(t *testing.T) {
 	if strings.Contains(string(mails[0].Data), "hunter2") {
 		t.Error("the mail holds the secret")
 	}
+	select {
+	case post := <-hooks:
+		var body struct {
+			Event string `json:"event"`
+			Group struct {
+				Fingerprint, Service string
+			} `json:"group"`
+		}
+		if err := json.Unmarshal(post.body, &body); err != nil {
+			t.Fatalf("webhook body %s: %v", post.body, err)
+		}
+		if !webhook.Verify(hookSecret, post.body, post.signature) {
+			t.Errorf("the webhook's signature %q does not verify", post.signature)
+		}
+		if body.Event != "new" || body.Group.Fingerprint != g.Fingerprint || body.Group.Service != "shop-node" {
+			t.Errorf("webhook: %s", post.body)
+		}
+		if strings.Contains(string(post.body), "hunter2") {
+			t.Error("the webhook's body holds the secret")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no webhook POST within 10 s of a new group")
+	}
+	select {
+	case post := <-hooks:
+		t.Errorf("a second webhook POST for one new group: %s", post.body)
+	case <-time.After(500 * time.Millisecond):
+	}
+}
+
+// hookPost is what a webhook receiver was sent.
+type hookPost struct {
+	body      []byte
+	signature string
 }
