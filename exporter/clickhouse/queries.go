@@ -54,6 +54,8 @@ type sqlData struct {
 	Cursor bool
 	// Rates tells that some group is ignored until a rate (since).
 	Rates bool
+	// ByDay counts day by day in one read (counts).
+	ByDay bool
 	// Of reads the states of the given groups, not of every group whose
 	// outcome the summaries cannot decide (states).
 	Of bool

@@ -47,6 +47,7 @@ func queryCases() []struct {
 		{"list", "newest_occurrence", "", sqlData{}},
 		{"groups", "counts", "one server", sqlData{}},
 		{"groups", "counts", "cluster", sqlData{Cluster: true}},
+		{"groups", "counts", "day by day, a list page of small groups", sqlData{ByDay: true}},
 		{"groups", "summary", "", sqlData{Map: "fingerprint"}},
 		{"groups", "summary", "while groups are merged", sqlData{Map: merged}},
 		{"groups", "span", "", sqlData{}},

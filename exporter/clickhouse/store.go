@@ -134,6 +134,7 @@ func (e *Exporter) listGroups(ctx context.Context, q exporter.GroupQuery, m merg
 	}
 	d.Order, d.Offset, d.Limit = order(q)
 	var fps []string
+	var rows []uint64 // each group's stored rows
 	exact := false
 	for _, a := range attempts {
 		ad := d
@@ -154,8 +155,15 @@ func (e *Exporter) listGroups(ctx context.Context, q exporter.GroupQuery, m merg
 		}
 		wargs = append(wargs, statusArgs...)
 		query := e.sql("list", ad)
-		fps = fps[:0]
-		if err := e.selectStrings(ctx, &fps, query, wargs...); err != nil {
+		fps, rows = fps[:0], rows[:0]
+		err := e.scanRows(ctx, func(r driver.Rows) error {
+			var fp string
+			var n uint64
+			err := r.Scan(&fp, &n)
+			fps, rows = append(fps, fp), append(rows, n)
+			return err
+		}, query, wargs...)
+		if err != nil {
 			return exporter.GroupPage{}, false, fmt.Errorf("clickhouse: list groups: %w", err)
 		}
 		if exact = len(fps) > q.PageSize || a.final; exact {
@@ -164,9 +172,13 @@ func (e *Exporter) listGroups(ctx context.Context, q exporter.GroupQuery, m merg
 	}
 	page := exporter.GroupPage{Page: q.Page, PageSize: q.PageSize}
 	if len(fps) > q.PageSize {
-		fps, page.HasNext = fps[:q.PageSize], true
+		fps, rows, page.HasNext = fps[:q.PageSize], rows[:q.PageSize], true
 	}
-	groups, err := e.groups(ctx, fps, m)
+	var stored uint64
+	for _, n := range rows {
+		stored += n
+	}
+	groups, err := e.groups(ctx, fps, m, stored)
 	if err != nil {
 		return exporter.GroupPage{}, false, err
 	}
@@ -302,6 +314,11 @@ func (e *Exporter) countsArgs(set any, since uint32) []any {
 	return []any{set, since, set, since}
 }
 
+// maxRowsByDay is the most stored rows of a page's groups that are counted
+// day by day in one read ("counts" with ByDay): above it the hash sets of
+// the days' ids cost more than the two-path count.
+const maxRowsByDay = 100_000
+
 // groupRead is a group as read, with what happened since its change.
 type groupRead struct {
 	exporter.Group
@@ -314,7 +331,10 @@ type groupRead struct {
 // 18.16's joins, and the browse page waits for the slowest only. The
 // groups a person resolved or ignored then cost one more pair of reads
 // (since), and their status is their change's Outcome.
-func (e *Exporter) groups(ctx context.Context, fps []string, m merges) (map[string]groupRead, error) {
+//
+// stored is how many rows the groups hold in all, if known (0 if not):
+// few are counted day by day in one read (maxRowsByDay).
+func (e *Exporter) groups(ctx context.Context, fps []string, m merges, stored uint64) (map[string]groupRead, error) {
 	out := make(map[string]groupRead, len(fps))
 	if len(fps) == 0 {
 		return out, nil
@@ -332,6 +352,10 @@ func (e *Exporter) groups(ctx context.Context, fps []string, m merges) (map[stri
 	counts := map[string]uint64{}
 	releases := map[string][]release{}
 	var changes map[string]exporter.Change
+	countsQuery, countsArgs := e.countsQuery(), e.countsArgs(set, since)
+	if stored > 0 && stored <= maxRowsByDay {
+		countsQuery, countsArgs = e.sql("counts", sqlData{ByDay: true}), []any{set, since}
+	}
 	var wg sync.WaitGroup
 	var countsErr, statesErr, releasesErr error
 	wg.Go(func() {
@@ -341,7 +365,7 @@ func (e *Exporter) groups(ctx context.Context, fps []string, m merges) (map[stri
 			err := rows.Scan(&fp, &n)
 			counts[m.root(fp)] += n // an id belongs to one fingerprint: the parts' counts add up
 			return err
-		}, e.countsQuery(), e.countsArgs(set, since)...)
+		}, countsQuery, countsArgs...)
 	})
 	wg.Go(func() {
 		changes, statesErr = e.readStates(ctx, fps)
@@ -442,7 +466,7 @@ func (e *Exporter) GetGroup(ctx context.Context, fingerprint string) (exporter.G
 		return exporter.Group{}, exporter.Record{}, err
 	}
 	root := m.root(fingerprint)
-	groups, err := e.groups(ctx, []string{root}, m)
+	groups, err := e.groups(ctx, []string{root}, m, 0)
 	if err != nil {
 		return exporter.Group{}, exporter.Record{}, err
 	}
@@ -765,7 +789,7 @@ func (e *Exporter) GroupStates(ctx context.Context, fingerprints []string) (map[
 	if err != nil {
 		return nil, err
 	}
-	groups, err := e.groups(ctx, m.roots(fingerprints), m)
+	groups, err := e.groups(ctx, m.roots(fingerprints), m, 0)
 	if err != nil {
 		return nil, err
 	}

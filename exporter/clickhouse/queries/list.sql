@@ -4,7 +4,7 @@
      AS t_fp (.Group then names t_fp). Only the fields a filter reads are
      merged (.Fields). The conditions are the list_* templates below. */}}
 {{define "list" -}}
-SELECT {{.Group}} FROM (
+SELECT {{.Group}}, n FROM (
     SELECT {{.Map}}{{if .Merged}} AS t_fp{{end}}, maxMerge(last_seen) AS last_ns, minMerge(first_seen) AS first_ns, countMerge(rows) AS n
         {{- range .Fields}}, argMaxMerge({{.}}) AS p_{{.}}{{end}}
     FROM {{.DB}}.groups

@@ -14,6 +14,12 @@ SELECT fingerprint, sum(c) FROM (
 SELECT fingerprint, uniqExactMerge(occurrences) FROM errortracker.group_counts
 WHERE fingerprint IN (?) AND day >= toDate(toDateTime(?)) GROUP BY fingerprint;
 
+-- counts: day by day, a list page of small groups
+SELECT fingerprint, sum(c) FROM (
+    SELECT fingerprint, uniqExactMerge(occurrences) AS c FROM errortracker.group_counts
+    WHERE fingerprint IN (?) AND day >= toDate(toDateTime(?)) GROUP BY fingerprint, day
+) GROUP BY fingerprint;
+
 -- summary
 SELECT fingerprint AS t_fp,
     minMerge(first_seen) AS first_ns,

@@ -1,5 +1,5 @@
 -- list: the default list's first window
-SELECT fingerprint FROM (
+SELECT fingerprint, n FROM (
     SELECT fingerprint, maxMerge(last_seen) AS last_ns, minMerge(first_seen) AS first_ns, countMerge(rows) AS n
     FROM errortracker.groups
     WHERE fingerprint IN (SELECT fingerprint FROM errortracker.occurrences WHERE time >= toDateTime(?))
@@ -8,7 +8,7 @@ SELECT fingerprint FROM (
 ORDER BY last_ns DESC, fingerprint LIMIT 0, 21;
 
 -- list: every group, filtered, by count, page 3
-SELECT fingerprint FROM (
+SELECT fingerprint, n FROM (
     SELECT fingerprint, maxMerge(last_seen) AS last_ns, minMerge(first_seen) AS first_ns, countMerge(rows) AS n, argMaxMerge(service) AS p_service, argMaxMerge(type) AS p_type, argMaxMerge(message) AS p_message, argMaxMerge(path) AS p_path
     FROM errortracker.groups
     GROUP BY fingerprint
@@ -17,7 +17,7 @@ SELECT fingerprint FROM (
 ORDER BY n DESC, last_ns DESC, fingerprint LIMIT 40, 21;
 
 -- list: while groups are merged
-SELECT t_fp FROM (
+SELECT t_fp, n FROM (
     SELECT transform(fingerprint, ?, ?, fingerprint) AS t_fp, maxMerge(last_seen) AS last_ns, minMerge(first_seen) AS first_ns, countMerge(rows) AS n, argMaxMerge(service) AS p_service
     FROM errortracker.groups
     WHERE fingerprint IN (?) OR fingerprint IN (?)
@@ -48,7 +48,7 @@ last_ns < ?;
 (positionCaseInsensitiveUTF8(p_type, ?) > 0 OR positionCaseInsensitiveUTF8(p_message, ?) > 0 OR positionCaseInsensitiveUTF8(p_path, ?) > 0);
 
 -- list: open groups, by last seen
-SELECT fingerprint FROM (
+SELECT fingerprint, n FROM (
     SELECT fingerprint, maxMerge(last_seen) AS last_ns, minMerge(first_seen) AS first_ns, countMerge(rows) AS n
     FROM errortracker.groups
     WHERE fingerprint IN (SELECT fingerprint FROM errortracker.occurrences WHERE time >= toDateTime(?))
@@ -64,7 +64,7 @@ WHERE NOT (s_status = 'resolved' AND s_next = 0 AND last_ns <= s_at) AND NOT (s_
 ORDER BY last_ns DESC, fingerprint LIMIT 0, 21;
 
 -- list: resolved groups, with groups Go decided, while groups are merged, cluster
-SELECT t_fp FROM (
+SELECT t_fp, n FROM (
     SELECT transform(fingerprint, ?, ?, fingerprint) AS t_fp, maxMerge(last_seen) AS last_ns, minMerge(first_seen) AS first_ns, countMerge(rows) AS n
     FROM errortracker.groups
     WHERE fingerprint IN (?) OR fingerprint IN (?)
@@ -80,7 +80,7 @@ WHERE ((s_status = 'resolved' AND s_next = 0 AND last_ns <= s_at) OR t_fp IN (?)
 ORDER BY last_ns DESC, t_fp LIMIT 0, 21;
 
 -- list: ignored groups
-SELECT fingerprint FROM (
+SELECT fingerprint, n FROM (
     SELECT fingerprint, maxMerge(last_seen) AS last_ns, minMerge(first_seen) AS first_ns, countMerge(rows) AS n
     FROM errortracker.groups
     WHERE fingerprint IN (?)
