@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/errortracker/errortracker/scope"
 )
@@ -70,6 +71,9 @@ func crashView(w http.ResponseWriter, r *http.Request) {
 		f.Flush()
 	}
 	go func() {
+		// After the response is complete: a crash before the handler
+		// returns could cut it, and the caller would see EOF.
+		time.Sleep(100 * time.Millisecond)
 		panic("unrecovered panic in a background goroutine")
 	}()
 }
