@@ -451,7 +451,17 @@ func (e *Exporter) retentionLoop() {
 		<-e.stop
 		return
 	}
-	ticker := time.NewTicker(e.cfg.RetentionInterval)
+	e.every(e.cfg.RetentionInterval, "clickhouse retention failed", func(ctx context.Context) error {
+		_, err := e.ApplyRetention(ctx, time.Now())
+		return err
+	})
+}
+
+// every runs job now and then every interval until Shutdown, each run
+// bounded by the query timeout and ended by Shutdown; a failure is logged
+// with what, and the next run tries again.
+func (e *Exporter) every(interval time.Duration, what string, job func(context.Context) error) {
+	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), e.cfg.QueryTimeout)
@@ -462,8 +472,8 @@ func (e *Exporter) retentionLoop() {
 			case <-ctx.Done():
 			}
 		}()
-		if _, err := e.ApplyRetention(ctx, time.Now()); err != nil && !errors.Is(err, context.Canceled) {
-			e.cfg.Logger.Warn("error tracker: clickhouse retention failed", "error", err)
+		if err := job(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			e.cfg.Logger.Warn("error tracker: "+what, "error", err)
 		}
 		cancel()
 		select {

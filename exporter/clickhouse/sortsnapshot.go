@@ -179,27 +179,7 @@ func (e *Exporter) snapshotLoop() {
 	if e.schema.Cluster != "" || e.cfg.SortSnapshotInterval < 0 {
 		return
 	}
-	ticker := time.NewTicker(e.cfg.SortSnapshotInterval)
-	defer ticker.Stop()
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), e.cfg.QueryTimeout)
-		go func() {
-			select {
-			case <-e.stop:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
-		if err := e.TakeSortSnapshot(ctx); err != nil && !errors.Is(err, context.Canceled) {
-			e.cfg.Logger.Warn("error tracker: clickhouse: snapshot of the sorted list failed; the list reads every group meanwhile", "error", err)
-		}
-		cancel()
-		select {
-		case <-e.stop:
-			return
-		case <-ticker.C:
-		}
-	}
+	e.every(e.cfg.SortSnapshotInterval, "clickhouse: snapshot of the sorted list failed; the list reads every group meanwhile", e.TakeSortSnapshot)
 }
 
 // snapshotAttempt returns the candidates of a page of the list sorted by
