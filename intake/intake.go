@@ -132,16 +132,7 @@ func (c *Context) Record(e Exception) (r exporter.Record, g grouping.Exception) 
 	if r.Message == "" {
 		r.Message = e.Body
 	}
-	for _, kv := range c.resource {
-		switch kv.Key {
-		case semconv.ServiceNameKey:
-			r.Service = kv.Value.Emit()
-		case semconv.ServiceVersionKey:
-			r.ServiceVersion = kv.Value.Emit()
-		case semconv.DeploymentEnvironmentNameKey, "deployment.environment":
-			r.Environment = kv.Value.Emit()
-		}
-	}
+	FromResource(&r, c.resource)
 	var port string
 	for _, kv := range c.attrs {
 		switch kv.Key {
@@ -343,4 +334,21 @@ func setKV(kvs []attribute.KeyValue, kv attribute.KeyValue) []attribute.KeyValue
 		}
 	}
 	return append(kvs, kv)
+}
+
+// FromResource sets a record's service, release (service.version) and
+// environment from the resource's semantic-convention attributes;
+// deployment.environment, the name before deployment.environment.name,
+// counts too.
+func FromResource(r *exporter.Record, res []attribute.KeyValue) {
+	for _, kv := range res {
+		switch kv.Key {
+		case semconv.ServiceNameKey:
+			r.Service = kv.Value.Emit()
+		case semconv.ServiceVersionKey:
+			r.ServiceVersion = kv.Value.Emit()
+		case semconv.DeploymentEnvironmentNameKey, "deployment.environment":
+			r.Environment = kv.Value.Emit()
+		}
+	}
 }

@@ -16,10 +16,10 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/resource"
-	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 
 	"github.com/errortracker/errortracker/exporter"
 	"github.com/errortracker/errortracker/grouping"
+	"github.com/errortracker/errortracker/intake"
 	"github.com/errortracker/errortracker/processor/internal/spool"
 )
 
@@ -239,16 +239,7 @@ func (p *Processor) crashRecord(report []byte, res []attribute.KeyValue, st os.F
 		Resource:   res,
 		Extras:     []attribute.KeyValue{attribute.String("crash.file", name)},
 	}
-	for _, kv := range res {
-		switch kv.Key {
-		case semconv.ServiceNameKey:
-			r.Service = kv.Value.Emit()
-		case semconv.ServiceVersionKey:
-			r.ServiceVersion = kv.Value.Emit()
-		case semconv.DeploymentEnvironmentNameKey, "deployment.environment":
-			r.Environment = kv.Value.Emit()
-		}
-	}
+	intake.FromResource(&r, res)
 	// Grouped by the function that panicked: the runtime leaves the panic
 	// frame out of an unrecovered panic's stack, so the grouping is told.
 	g := grouping.Exception{Service: r.Service, Type: typ, Message: msg, Stacktrace: stack, Language: grouping.Go}

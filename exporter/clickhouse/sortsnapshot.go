@@ -77,8 +77,8 @@ func orderFor(s exporter.Sort) (snapshotOrder, bool) {
 
 // sortKey is a group's place in an order, as a snapshot stored it.
 type sortKey struct {
-	fingerprint       string
-	n, firstNs, lastN uint64
+	fingerprint        string
+	n, firstNs, lastNs uint64
 }
 
 // before is the condition that a group (columns fpCol, n, first_ns,
@@ -88,7 +88,7 @@ func (o snapshotOrder) before(k sortKey, fpCol string) (string, []any) {
 		return "(first_ns > ? OR (first_ns = ? AND " + fpCol + " < ?))", []any{k.firstNs, k.firstNs, k.fingerprint}
 	}
 	return "(n > ? OR (n = ? AND (last_ns > ? OR (last_ns = ? AND " + fpCol + " < ?))))",
-		[]any{k.n, k.n, k.lastN, k.lastN, k.fingerprint}
+		[]any{k.n, k.n, k.lastNs, k.lastNs, k.fingerprint}
 }
 
 // logChanges records that the records' groups changed now. It runs after
@@ -226,7 +226,7 @@ func (e *Exporter) snapshotAttempt(ctx context.Context, q exporter.GroupQuery, m
 	found := false
 	err = e.scanRows(ctx, func(rows driver.Rows) error {
 		found = true
-		return rows.Scan(&last.fingerprint, &last.n, &last.firstNs, &last.lastN)
+		return rows.Scan(&last.fingerprint, &last.n, &last.firstNs, &last.lastNs)
 	}, "SELECT fingerprint, n, first_ns, last_ns FROM "+e.schema.DB+".group_order WHERE sort = ? AND taken_ns = ? ORDER BY "+o.orderBy()+
 		" LIMIT "+strconv.FormatUint(read-1, 10)+", 1", string(o.sort), taken)
 	if err != nil {
