@@ -4,19 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/errortracker/errortracker/exporter/clickhouse"
 	"github.com/errortracker/errortracker/internal/testenv"
-	"github.com/errortracker/errortracker/notify/webhook"
 )
 
 // Expect: the app configured with a webhook alone (no e-mail) and its
@@ -26,27 +21,13 @@ import (
 // carries service.version 1.4.0 too.
 func TestWebappWebhookAndResource(t *testing.T) {
 	chAddr := testenv.ClickHouseAddr(t)
-	var mu sync.Mutex
-	var bodies [][]byte
-	refused := 0
-	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		defer mu.Unlock()
-		if !webhook.Verify("hook-secret", b, r.Header.Get(webhook.SignatureHeader)) {
-			refused++
-			http.Error(w, "bad signature", http.StatusUnauthorized)
-			return
-		}
-		bodies = append(bodies, b)
-	}))
-	defer recv.Close()
+	hooks := testenv.StartHooks(t, "hook-secret")
 
 	db := fmt.Sprintf("t_webapp_hook_%d", time.Now().UnixNano())
 	a := startApp(t, build(t), "CLICKHOUSE_ADDR="+chAddr, "CLICKHOUSE_DATABASE="+db,
-		"APP_ERROR_SEND_NOTIFICATION=true", "APP_ERROR_WEBHOOK_URL="+recv.URL+"/hook", "APP_ERROR_WEBHOOK_SECRET=hook-secret",
+		"APP_ERROR_SEND_NOTIFICATION=true", "APP_ERROR_WEBHOOK_URL="+hooks.URL, "APP_ERROR_WEBHOOK_SECRET=hook-secret",
 		"OTEL_SERVICE_NAME=shop", "OTEL_RESOURCE_ATTRIBUTES=service.version=1.4.0,deployment.environment.name=prod")
-	base, logs := a.base, a.logs
+	base := a.base
 	for range 3 {
 		fetch(t, base+"/value-error", false)
 	}
@@ -57,23 +38,9 @@ func TestWebappWebhookAndResource(t *testing.T) {
 			Fingerprint, Service, ServiceVersion, Environment, FirstRelease string
 		} `json:"group"`
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		mu.Lock()
-		n := len(bodies)
-		mu.Unlock()
-		if n > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no webhook request within 20 s (%d refused)\n%s", refused, logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	time.Sleep(500 * time.Millisecond)
-	mu.Lock()
-	got := append([][]byte(nil), bodies...)
-	mu.Unlock()
+	hooks.WaitFor(t, 1, 20*time.Second)
+	time.Sleep(500 * time.Millisecond) // a second request would come now
+	got, refused := hooks.Bodies(), hooks.Refused()
 	if len(got) != 1 || refused != 0 {
 		t.Fatalf("%d verified and %d refused requests, want 1 and 0", len(got), refused)
 	}

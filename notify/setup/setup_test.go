@@ -3,11 +3,7 @@ package setup_test
 import (
 	"context"
 	"errors"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -41,20 +37,8 @@ func TestOffAttachesNothing(t *testing.T) {
 // error captured through the processor reaches a receiver on loopback as
 // one signed request.
 func TestWebhookOnly(t *testing.T) {
-	var mu sync.Mutex
-	var bodies []string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		if !webhook.Verify("s3cret", b, r.Header.Get(webhook.SignatureHeader)) {
-			http.Error(w, "bad signature", http.StatusUnauthorized)
-			return
-		}
-		mu.Lock()
-		bodies = append(bodies, string(b))
-		mu.Unlock()
-	}))
-	defer srv.Close()
-	pc := processor.Config{SendNotification: true, WebhookURL: srv.URL, WebhookSecret: "s3cret"}.WithDefaults()
+	hooks := testenv.StartHooks(t, "s3cret")
+	pc := processor.Config{SendNotification: true, WebhookURL: hooks.URL, WebhookSecret: "s3cret"}.WithDefaults()
 	opt, pol, err := setup.ProcessorOption(pc, setup.Config{})
 	if err != nil || opt == nil || pol == nil {
 		t.Fatalf("webhook only: %v %v %v", opt, pol, err)
@@ -71,26 +55,12 @@ func TestWebhookOnly(t *testing.T) {
 	ctx, span := tp.Tracer("shop").Start(context.Background(), "GET /cart")
 	scope.CaptureException(ctx, errors.New("cart is gone for token=tok-hunter2"))
 	span.End()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		mu.Lock()
-		n := len(bodies)
-		mu.Unlock()
-		if n > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no signed request within 10 s")
-		}
-		time.Sleep(10 * time.Millisecond)
+	body := string(hooks.WaitFor(t, 1, 10*time.Second)[0])
+	if !strings.Contains(body, `"event":"new"`) || !strings.Contains(body, "cart is gone") {
+		t.Errorf("body %s", body)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if !strings.Contains(bodies[0], `"event":"new"`) || !strings.Contains(bodies[0], "cart is gone") {
-		t.Errorf("body %s", bodies[0])
-	}
-	if strings.Contains(bodies[0], "hunter2") || !strings.Contains(bodies[0], "token=**************") {
-		t.Errorf("the webhook's body is not masked: %s", bodies[0])
+	if strings.Contains(body, "hunter2") || !strings.Contains(body, "token=**************") {
+		t.Errorf("the webhook's body is not masked: %s", body)
 	}
 }
 

@@ -4,9 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +17,6 @@ import (
 
 	etexporter "github.com/errortracker/errortracker/exporter"
 	"github.com/errortracker/errortracker/internal/testenv"
-	"github.com/errortracker/errortracker/notify/webhook"
 	"github.com/errortracker/errortracker/otelcol-config/errortrackerexporter"
 	"github.com/errortracker/errortracker/otelcol-config/errortrackerexporter/browseextension"
 )
@@ -68,15 +64,10 @@ func TestTracesAndLogsShareOneTracker(t *testing.T) {
 	cfg.SMTP.Addr = inbox.Addr
 	cfg.SMTP.Username, cfg.SMTP.Password = testenv.InboxUser, testenv.InboxPassword
 	// And a webhook, as a Slack-less team sets one: a receiver on
-	// loopback that keeps what it is sent.
+	// loopback that verifies the signature and keeps what it is sent.
 	const hookSecret = "whsec-component-test"
-	hooks := make(chan hookPost, 8)
-	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		hooks <- hookPost{body: body, signature: r.Header.Get("X-Errortracker-Signature")}
-	}))
-	t.Cleanup(receiver.Close)
-	cfg.Webhook = errortrackerexporter.WebhookConfig{URL: receiver.URL + "/hook", Secret: hookSecret}
+	hooks := testenv.StartHooks(t, hookSecret)
+	cfg.Webhook = errortrackerexporter.WebhookConfig{URL: hooks.URL, Secret: hookSecret}
 	set := exportertest.NewNopSettings(f.Type())
 	te, err := f.CreateTraces(ctx, set, cfg)
 	if err != nil {
@@ -181,38 +172,25 @@ func TestTracesAndLogsShareOneTracker(t *testing.T) {
 	if strings.Contains(string(mails[0].Data), "hunter2") {
 		t.Error("the mail holds the secret")
 	}
-	select {
-	case post := <-hooks:
-		var body struct {
-			Event string `json:"event"`
-			Group struct {
-				Fingerprint, Service string
-			} `json:"group"`
-		}
-		if err := json.Unmarshal(post.body, &body); err != nil {
-			t.Fatalf("webhook body %s: %v", post.body, err)
-		}
-		if !webhook.Verify(hookSecret, post.body, post.signature) {
-			t.Errorf("the webhook's signature %q does not verify", post.signature)
-		}
-		if body.Event != "new" || body.Group.Fingerprint != g.Fingerprint || body.Group.Service != "shop-node" {
-			t.Errorf("webhook: %s", post.body)
-		}
-		if strings.Contains(string(post.body), "hunter2") {
-			t.Error("the webhook's body holds the secret")
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("no webhook POST within 10 s of a new group")
+	hooks.WaitFor(t, 1, 10*time.Second)
+	time.Sleep(500 * time.Millisecond) // a second request would come now
+	posts := hooks.Bodies()
+	if len(posts) != 1 || hooks.Refused() != 0 {
+		t.Fatalf("%d verified and %d refused webhook requests for one new group, want 1 and 0", len(posts), hooks.Refused())
 	}
-	select {
-	case post := <-hooks:
-		t.Errorf("a second webhook POST for one new group: %s", post.body)
-	case <-time.After(500 * time.Millisecond):
+	var body struct {
+		Event string `json:"event"`
+		Group struct {
+			Fingerprint, Service string
+		} `json:"group"`
 	}
-}
-
-// hookPost is what a webhook receiver was sent.
-type hookPost struct {
-	body      []byte
-	signature string
+	if err := json.Unmarshal(posts[0], &body); err != nil {
+		t.Fatalf("webhook body %s: %v", posts[0], err)
+	}
+	if body.Event != "new" || body.Group.Fingerprint != g.Fingerprint || body.Group.Service != "shop-node" {
+		t.Errorf("webhook: %s", posts[0])
+	}
+	if strings.Contains(string(posts[0]), "hunter2") {
+		t.Error("the webhook's body holds the secret")
+	}
 }
