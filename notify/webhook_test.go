@@ -153,7 +153,10 @@ func TestDownWebhookDelaysNothing(t *testing.T) {
 				span.End()
 				slowest = max(slowest, time.Since(start))
 			}
-			if slowest > 50*time.Millisecond {
+			// Waiting on the webhook would take its timeout, a minute; the
+			// bound tells that from not waiting with room for a loaded CI
+			// machine (how fast span.End is, is the benchmarks' business).
+			if slowest > time.Second {
 				t.Errorf("span.End took up to %v with the webhook down", slowest)
 			}
 			start := time.Now()
